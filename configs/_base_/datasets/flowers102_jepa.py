@@ -1,0 +1,23 @@
+# SCOTTFlowers102 for MIM-JEPA pretraining. The 'pretrain' split is train (+ val), never test.
+# Point data_root at your copy: --cfg-options train_dataloader.dataset.data_root=/path
+# Two views of one image: one shared crop + flip, then an independent colour stack per view,
+# and a blockwise mask hiding 60% of the 14x14 patches from the context view.
+train_pipeline = [
+    dict(type='SCOTTLoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0),
+         interpolation='bicubic', backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='MultiView', num_views=2, transforms=[[dict(type='JEPAColorAugment', prob=0.6)]]),
+    dict(type='BlockwiseMaskGenerator', input_size=(14, 14), mask_ratio=0.6),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,  # otherwise every epoch replays the same random augmentations
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    drop_last=True,
+    dataset=dict(type='SCOTTFlowers102', data_root='data/flowers-102', split='pretrain', pipeline=train_pipeline),
+)

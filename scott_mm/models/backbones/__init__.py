@@ -1,0 +1,3 @@
+from .scott import SCOTT
+
+__all__ = ['SCOTT']

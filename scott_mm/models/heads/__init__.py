@@ -1,0 +1,3 @@
+from .latent_prediction_head import LatentPredictionHead
+
+__all__ = ['LatentPredictionHead']

@@ -1,0 +1,3 @@
+from .mim_jepa import MIMJEPA
+
+__all__ = ['MIMJEPA']

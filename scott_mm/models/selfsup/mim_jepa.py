@@ -1,0 +1,66 @@
+"""MIM-JEPA: masked image modeling with a joint-embedding predictive architecture.
+
+Predict the *latent* features of masked patches, not their pixels (arXiv 2502.18056):
+a context encoder (SCOTT with the sparse tokenizer) sees a masked view, a predictor fills in the
+masked slots, and an EMA copy of the encoder (the target) provides layer-normed latents of the
+full second view. Only the masked patches are scored.
+"""
+from typing import Dict, List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+
+from ...evaluation.diagnostics import effective_rank, feature_std
+from ...registry import MODELS
+from ..utils.ema import LinearMomentumEMA
+
+
+@MODELS.register_module()
+class MIMJEPA(BaseSelfSupervisor):
+    """Args:
+        backbone: the context encoder, a SCOTT backbone with ``out_type='raw'``.
+        neck: the predictor (``JEPAPredictor``).
+        head: the latent loss (``LatentPredictionHead``).
+        base_momentum, end_momentum: EMA momentum of the target, linear over training.
+    """
+
+    def __init__(self, backbone: dict, neck: dict, head: dict, base_momentum: float = 0.996,
+                 end_momentum: float = 1.0, data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone=backbone, neck=neck, head=head,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if getattr(self.backbone, 'out_type', 'raw') != 'raw':
+            raise ValueError("MIMJEPA: the backbone must return tokens: set "
+                             "model.backbone.out_type='raw'.")
+        self.target_encoder = LinearMomentumEMA(self.backbone, base_momentum, end_momentum)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.target_encoder.eval()  # targets come without dropout or stochastic depth
+        return self
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        context_view, target_view = inputs[0], inputs[1]
+        mask = torch.stack([sample.mask for sample in data_samples]).bool()  # (B, h, w), 1=masked
+
+        # 1. Targets: the EMA encoder on the full second view, layer-normed, no gradient.
+        self.target_encoder.update_parameters(self.backbone)
+        with torch.no_grad():
+            targets = self.target_encoder.module(target_view)[-1]
+            targets = F.layer_norm(targets, targets.shape[-1:])
+
+        # 2. Context: the online encoder sees only the visible patches of the first view.
+        context = self.backbone(context_view, mask)[-1]
+
+        # 3. Predict the latents of every slot; score the masked ones.
+        predictions = self.neck(context, mask.shape[-2:])
+        loss = self.head.loss(predictions, targets, mask.flatten(1))
+
+        pooled = targets.mean(dim=1)  # collapse diagnostics on per-image target features
+        return dict(loss=loss,
+                    target_std=feature_std(pooled),
+                    target_rank=effective_rank(pooled),
+                    momentum=torch.tensor(self.target_encoder._momentum_this_step))

@@ -1,0 +1,9 @@
+"""Backends that run the SCOTT tokenizer only at visible (unmasked) sites.
+
+``dense``: masked dense emulation in plain PyTorch (always available, the reference).
+``minkowski``: real sparse tensors from MinkowskiEngine (imported lazily, only here).
+"""
+from .dense import DenseMaskedBackend
+from .registry import BACKENDS, build_backend
+
+__all__ = ['BACKENDS', 'build_backend', 'DenseMaskedBackend']

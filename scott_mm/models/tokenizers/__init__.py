@@ -1,0 +1,3 @@
+from .scott_tokenizer import SCOTTTokenizer
+
+__all__ = ['SCOTTTokenizer']

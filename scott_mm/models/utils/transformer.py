@@ -1,0 +1,102 @@
+"""The SCOTT transformer: the authors' block, shared by the encoder and the JEPA predictor.
+
+    x = x + DropPath(Attn(LN(x)));  x = LN(x);  x = x + DropPath(SwiGLU(x))
+
+LayerNorms have no affine parameters; linear layers have no bias. The mid-block LayerNorm keeps
+the residual stream normalised, which the authors found stable when training from scratch on small
+data (arXiv 2502.18056).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
+
+
+def swiglu_hidden_dims(embed_dims: int, multiple: int = 128) -> int:
+    """8/3 * D rounded to the nearest multiple of 128 (1024 for D=384), as in the authors' code."""
+    return max(multiple, int(multiple * round(8 / 3 * embed_dims / multiple)))
+
+
+class SwiGLUFFN(nn.Module):
+    """SwiGLU feed-forward (Shazeer, 2020): silu(x W1) * (x W2), then W3. No bias, no dropout."""
+
+    def __init__(self, embed_dims: int):
+        super().__init__()
+        hidden = swiglu_hidden_dims(embed_dims)
+        self.w12 = nn.Linear(embed_dims, 2 * hidden, bias=False)
+        self.out_proj = nn.Linear(hidden, embed_dims, bias=False)
+
+    def forward(self, x):
+        x1, x2 = self.w12(x).chunk(2, dim=-1)
+        return self.out_proj(F.silu(x1) * x2)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention without bias; fused SDPA unless the attention map is asked for."""
+
+    def __init__(self, embed_dims: int, num_heads: int, attn_drop_rate=0., proj_drop_rate=0.):
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims={embed_dims} is not divisible by num_heads={num_heads}')
+        self.num_heads = num_heads
+        self.attn_drop_rate = attn_drop_rate
+        self.qkv = nn.Linear(embed_dims, 3 * embed_dims, bias=False)
+        self.out_proj = nn.Linear(embed_dims, embed_dims, bias=False)
+        self.proj_drop = nn.Dropout(proj_drop_rate)
+
+    def forward(self, x, return_attention=False):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        if return_attention:  # (B, heads, N, N), for visualisation; no dropout
+            return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(dim=-1)
+        x = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop_rate if self.training else 0.)
+        return self.proj_drop(self.out_proj(x.transpose(1, 2).reshape(B, N, C)))
+
+
+class TransformerBlock(nn.Module):
+
+    def __init__(self, embed_dims, num_heads, drop_rate=0., attn_drop_rate=0., drop_path_rate=0.):
+        super().__init__()
+        self.attn = Attention(embed_dims, num_heads, attn_drop_rate, drop_rate)
+        self.ffn = SwiGLUFFN(embed_dims)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    @staticmethod
+    def norm(x):
+        return F.layer_norm(x, x.shape[-1:])
+
+    def forward(self, x):
+        x = x + self.drop_path(self.attn(self.norm(x)))
+        x = self.norm(x)
+        return x + self.drop_path(self.ffn(x))
+
+
+class TransformerStack(nn.Module):
+    """``num_layers`` blocks with linearly increasing stochastic depth and the authors' init."""
+
+    def __init__(self, embed_dims, num_layers, num_heads, drop_rate=0., attn_drop_rate=0.,
+                 drop_path_rate=0.):
+        super().__init__()
+        rates = torch.linspace(0, drop_path_rate, num_layers).tolist()
+        self.blocks = nn.ModuleList(
+            TransformerBlock(embed_dims, num_heads, drop_rate, attn_drop_rate, rate)
+            for rate in rates)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Trunc-normal(0.02) linears; each block's output projections scaled by 1/sqrt(2*layer)."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+        with torch.no_grad():
+            for layer, block in enumerate(self.blocks, start=1):
+                block.attn.out_proj.weight.div_(math.sqrt(2.0 * layer))
+                block.ffn.out_proj.weight.div_(math.sqrt(2.0 * layer))
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
