@@ -32,6 +32,17 @@ def time_repeats(fn, repeats: int, warmup: int = 1):
     return sorted(times)[len(times) // 2], times
 
 
+def measure(step, repeats: int, device: torch.device):
+    """(median seconds, all seconds, peak MiB) of ``step()``; peak as in the module docstring."""
+    before = peak_rss_mib()
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    median, times = time_repeats(step, repeats)
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
+            else peak_rss_mib() - before)
+    return median, times, peak
+
+
 def run_case_in_subprocess(module: str, case: dict) -> dict:
     """Run ``python -m module --case JSON`` and return the JSON it prints last."""
     out = subprocess.run([sys.executable, '-m', module, '--case', json.dumps(case)],

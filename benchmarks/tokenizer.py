@@ -10,11 +10,9 @@ the same run. GPU rows are added when a GPU is present (MinkowskiEngine needs a 
 import argparse
 import json
 
-import numpy as np
 import torch
 
-from benchmarks.common import (machine, peak_rss_mib, print_table, run_case_in_subprocess,
-                               time_repeats, write_json)
+from benchmarks.common import machine, measure, print_table, run_case_in_subprocess, write_json
 
 RATIOS = (0.0, 0.4, 0.6, 0.75)
 
@@ -43,12 +41,7 @@ def run_case(case: dict) -> dict:
         xi = x.clone().requires_grad_(True)
         tok(xi, mask).square().mean().backward()
 
-    before = peak_rss_mib()
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-    median, times = time_repeats(step, case['repeats'])
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
-            else peak_rss_mib() - before)
+    median, times, peak = measure(step, case['repeats'], device)
     return dict(case, seconds=median, all_seconds=times, peak_mib=peak)
 
 

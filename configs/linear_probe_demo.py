@@ -1,10 +1,12 @@
 # Linear probe on frozen demo features: a frozen SCOTT (the pretrained *context* encoder, as in
-# the paper; use prefix='target_encoder.module.' for the EMA target) + a linear classifier,
-# trained on 1,000 labelled Fashion-MNIST photos (100 per class), reported on the 10,000 test
-# photos. The checkpoint comes from the command line:
+# the paper; use prefix='target_encoder.module.' for the EMA target) + a linear classifier on
+# standardised features (BatchNorm without affine, as MAE), trained on 1,000 labelled
+# Fashion-MNIST photos (100 per class), reported on the 10,000 test photos. The checkpoint comes
+# from the command line:
 #   python tools/train.py configs/linear_probe_demo.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/demo/pretrain/epoch_4.pth
-_base_ = ['_base_/default_runtime.py']
+# model.backbone.init_cfg=None gives the same probe on an untrained encoder (the baseline).
+_base_ = ['_base_/datasets/fashion_mnist_probe.py', '_base_/default_runtime.py']
 
 embed_dims = 128
 model = dict(
@@ -14,34 +16,11 @@ model = dict(
         type='SCOTT', arch=dict(embed_dims=embed_dims, num_layers=6, num_heads=4), img_size=32,
         patch_size=4, backend='dense', out_type='avg_featmap', final_norm=True, frozen_stages=6,
         init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=embed_dims,
+    head=dict(type='BatchNormLinearClsHead', num_classes=10, in_channels=embed_dims,
               loss=dict(type='CrossEntropyLoss')),
 )
-
-train_pipeline = [
-    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.6, 1.0), backend='pillow',
-         interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='PackInputs')]
-
-train_dataloader = dict(
-    batch_size=100, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='SCOTTFashionMNIST', split='train', num_labels=1000, img_size=32,
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=250, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='SCOTTFashionMNIST', split='val', indices=2000, img_size=32,
-                 pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=250, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='SCOTTFashionMNIST', split='test', img_size=32, pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_evaluator = val_evaluator
+# a missing checkpoint, or one that does not fit the backbone, stops the run at once
+custom_hooks = [dict(type='PretrainedEncoderCheckHook')]
 
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-4))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=True, eta_min=1e-4)]

@@ -8,6 +8,6 @@ from .version import __version__
 
 allow_mmengine_checkpoint_globals()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registration side effects)
+from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
 
 __all__ = ['__version__']

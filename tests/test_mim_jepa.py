@@ -12,6 +12,13 @@ from scott_mm.registry import MODELS
 from tests.conftest import skimage_photos
 
 
+@pytest.fixture(autouse=True)
+def fresh_message_hub(request):
+    """A MessageHub of this test's own: the EMA schedule reads iter/max_iters from the current
+    one, and Runners in other tests leave theirs behind."""
+    return MessageHub.get_instance(f'test_mim_jepa.{request.node.name}')
+
+
 def tiny_jepa(backend='dense', **kwargs):
     torch.manual_seed(0)
     return MODELS.build(dict(
@@ -45,12 +52,14 @@ def real_batch(n=4, size=32, seed=0):
     return inputs, masks
 
 
-def test_loss_is_finite_and_decreases():
+def test_loss_is_finite_and_decreases(fresh_message_hub):
     model = tiny_jepa()
     optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
     inputs, samples = real_batch()
+    fresh_message_hub.update_info('max_iters', 20)
     losses = []
-    for _ in range(20):
+    for i in range(20):
+        fresh_message_hub.update_info('iter', i)  # as the Runner does
         out = model.loss(inputs, samples)
         optim.zero_grad()
         out['loss'].backward()
@@ -71,10 +80,10 @@ def test_gradients_reach_context_encoder_and_predictor_not_target():
             assert p.grad is not None and p.grad.abs().sum() > 0, f'{name} got no gradient'
 
 
-def test_ema_step_follows_the_linear_schedule():
+def test_ema_step_follows_the_linear_schedule(fresh_message_hub):
     model = tiny_jepa()
     inputs, samples = real_batch()
-    hub = MessageHub.get_current_instance()
+    hub = fresh_message_hub
     hub.update_info('max_iters', 100)
     hub.update_info('iter', 0)
     model.loss(inputs, samples)  # first update: target = online

@@ -9,8 +9,11 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from scott_mm.engine.cpu_distributed import setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -48,10 +51,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'Checkpoint not found: {args.checkpoint}')
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = setup_cpu_distributed(merge_args(Config.fromfile(args.config), args))
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out:
+    if args.out and is_main_process():  # every rank has the gathered metrics; one writes
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
     return metrics

@@ -1,3 +1,8 @@
-from .checkpoint_globals import allow_mmengine_checkpoint_globals
+"""Runtime pieces: the checkpoint allow-list, the Runner and hooks for reliable training."""
+from .checkpoint_globals import RefusedCheckpointError, allow_mmengine_checkpoint_globals
+from .hooks import AtomicCheckpointHook, NonFiniteLossHook, RNGStateHook
+from .runner import ScottRunner
+from .seeded_data import SeededDataset, SeededSampler
 
-__all__ = ['allow_mmengine_checkpoint_globals']
+__all__ = ['allow_mmengine_checkpoint_globals', 'RefusedCheckpointError', 'AtomicCheckpointHook',
+           'NonFiniteLossHook', 'RNGStateHook', 'ScottRunner', 'SeededDataset', 'SeededSampler']

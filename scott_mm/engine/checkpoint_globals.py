@@ -8,8 +8,13 @@ holds), so ``--resume`` fails out of the box. We allow-list exactly those global
 ``getattr`` is on the list because ``HistoryBuffer.__getstate__`` stores its statistics methods,
 which pickle as ``getattr(HistoryBuffer, 'mean')``. The weights-only unpickler only *calls*
 allow-listed callables, so whatever getattr fetches can never be called.
+
+``refusal`` rewrites torch's long weights-only error into one line that names the file and the
+offending globals (``ScottRunner.load_checkpoint`` uses it for ``--resume`` and ``load_from``).
 """
 import builtins
+import pickle
+import re
 
 import numpy as np
 import torch
@@ -30,3 +35,25 @@ MMENGINE_CHECKPOINT_GLOBALS = [HistoryBuffer, builtins.getattr, _reconstruct, sc
 def allow_mmengine_checkpoint_globals():
     """Register the allow-list with torch (idempotent)."""
     torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_GLOBALS)
+
+
+class RefusedCheckpointError(pickle.UnpicklingError):
+    """A checkpoint needs a global that is not on the allow-list; says which, and why."""
+
+
+def refusal(path: str, err: pickle.UnpicklingError) -> pickle.UnpicklingError:
+    """Turn torch's weights-only failure for ``path`` into a ``RefusedCheckpointError`` naming
+    the file and the offending globals; any other unpickling error is returned unchanged."""
+    if 'Weights only load failed' not in str(err):
+        return err
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # not a zip checkpoint, or unreadable: fall back to torch's message
+        names = []
+    names = names or re.findall(r'GLOBAL (\S+) was not an allowed global', str(err))
+    return RefusedCheckpointError(
+        f'Refusing to load {path}: it needs {", ".join(names) or "a global"}, which is not on '
+        "scott_mm's allow-list (scott_mm/engine/checkpoint_globals.py). scott_mm loads "
+        'checkpoints with torch.load(weights_only=True) and refuses unknown globals on purpose: '
+        'unpickling them can run arbitrary code. If you trust this file, allow exactly those '
+        'globals with torch.serialization.add_safe_globals([...]) before loading it.')

@@ -1,3 +1,8 @@
+from .batchnorm_linear_head import BatchNormLinearClsHead
+from .cross_attention_pooling_head import CrossAttentionPoolingHead
 from .latent_prediction_head import LatentPredictionHead
+from .multihead_attentive_pooling_head import MultiHeadAttentivePoolingHead
+from .softmax_pooling_head import SoftmaxPoolingHead
 
-__all__ = ['LatentPredictionHead']
+__all__ = ['LatentPredictionHead', 'BatchNormLinearClsHead', 'SoftmaxPoolingHead',
+           'MultiHeadAttentivePoolingHead', 'CrossAttentionPoolingHead']
