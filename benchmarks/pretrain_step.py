@@ -80,11 +80,13 @@ def main():
         r['peak MiB'] = f"{r['peak_mib']:.0f}"
         r["vs authors' 0.60"] = (f"{r['img_per_s'] / AUTHORS_IMG_PER_S:.2f}x"
                                  if r['device'] == 'cpu' else '-')
-    print(f'\nMIM-JEPA SCOTT-S training step, batch {args.batch}, {args.img} px, '
-          f'{args.threads} threads, median of {args.repeats}')
-    print_table(rows, ['device', 'backend', 's/step', 'img/s', 'peak MiB', "vs authors' 0.60"])
-    write_json(args.out, dict(benchmark='pretrain_step', machine=machine(), rows=rows,
-                              authors_img_per_s=AUTHORS_IMG_PER_S))
+    title = (f'MIM-JEPA SCOTT-S training step, batch {args.batch}, {args.img} px, '
+             f'{args.threads} threads, median of {args.repeats}')
+    columns = ['device', 'backend', 's/step', 'img/s', 'peak MiB', "vs authors' 0.60"]
+    print(f'\n{title}')
+    print_table(rows, columns)
+    write_json(args.out, dict(benchmark='pretrain_step', title=title, columns=columns,
+                              machine=machine(), rows=rows, authors_img_per_s=AUTHORS_IMG_PER_S))
 
 
 if __name__ == '__main__':

@@ -85,11 +85,13 @@ def main():
         r['fwd+bwd s'] = f"{r['seconds']:.3f}"
         r['img/s'] = f"{r['batch'] / r['seconds']:.1f}"
         r['peak MiB'] = f"{r['peak_mib']:.0f}"
-    print(f'\nSCOTT-S tokenizer, forward+backward, batch {args.batch}, {args.img} px, '
-          f'{args.threads} threads, median of {args.repeats}')
-    print_table(rows, ['device', 'backend', 'mask ratio', 'fwd+bwd s', 'img/s', 'peak MiB',
-                       'vs dense'])
-    write_json(args.out, dict(benchmark='tokenizer', machine=machine(), rows=rows))
+    title = (f'SCOTT-S tokenizer, forward+backward, batch {args.batch}, {args.img} px, '
+             f'{args.threads} threads, median of {args.repeats}')
+    columns = ['device', 'backend', 'mask ratio', 'fwd+bwd s', 'img/s', 'peak MiB', 'vs dense']
+    print(f'\n{title}')
+    print_table(rows, columns)
+    write_json(args.out, dict(benchmark='tokenizer', title=title, columns=columns,
+                              machine=machine(), rows=rows))
 
 
 if __name__ == '__main__':

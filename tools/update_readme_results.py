@@ -80,15 +80,17 @@ def cell(value):
     return str(value).replace('|', '\\|').replace('\n', ' ')
 
 
-def table(rows):
-    """Markdown table of row dicts; columns in order of first appearance, nested values left out
-    (e.g. every repeat's timing), at most MAX_COLUMNS."""
-    columns = []
-    for row in rows:
-        for key, value in row.items():
-            if key not in columns and not isinstance(value, (list, dict)):
-                columns.append(key)
-    columns = columns[:MAX_COLUMNS]
+def table(rows, columns=None):
+    """Markdown table of row dicts: the benchmark's own ``columns`` when it names them, else
+    columns in order of first appearance, nested values left out (e.g. every repeat's timing),
+    at most MAX_COLUMNS."""
+    if not columns:
+        columns = []
+        for row in rows:
+            for key, value in row.items():
+                if key not in columns and not isinstance(value, (list, dict)):
+                    columns.append(key)
+    columns = list(columns)[:MAX_COLUMNS]
     lines = ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
     lines += ['| ' + ' | '.join(cell(row.get(c)) for c in columns) + ' |' for row in rows]
     return '\n'.join(lines)
@@ -124,10 +126,13 @@ def benchmark_section(path, rel):
              f'From `{rel}`.' + (f" Machine: {describe_machine(payload['machine'])}."
                                  if payload.get('machine') else '')]
     settings = {k: v for k, v in payload.items()
-                if k not in ('benchmark', 'machine', 'rows') and isinstance(v, (int, float, str))}
+                if k not in ('benchmark', 'machine', 'rows', 'columns', 'title')
+                and isinstance(v, (int, float, str))}
     if settings:
         lines.append('Settings: ' + ', '.join(f'{k} {cell(v)}' for k, v in settings.items()) + '.')
-    return '\n'.join(lines + ['', table(rows)])
+    if isinstance(payload.get('title'), str):
+        lines.append(payload['title'] + '.')
+    return '\n'.join(lines + ['', table(rows, payload.get('columns'))])
 
 
 def pictures(root):
