@@ -15,7 +15,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=4,
-    persistent_workers=True,  # otherwise every epoch replays the same random augmentations
+    persistent_workers=True,  # keep workers alive between epochs (augmentation is seeded per sample)
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     drop_last=True,

@@ -10,8 +10,8 @@ and mmcv's hue shift raises OverflowError under numpy 2 for negative hue factors
 (``np.uint8(-25)``), i.e. on about half the draws of mmpretrain's ColorJitter with hue=0.1.
 So the steps are torchvision's own transforms on a PIL image, the same ops as the authors'.
 
-Randomness comes from torch's global RNG (torchvision samples from it), which mmengine seeds in
-``set_random_seed`` and in each dataloader worker.
+Randomness comes from torch's global RNG (torchvision samples from it), which scott_mm's Runner
+seeds around every training sample (scott_mm/engine/seeded_data.py).
 """
 import numpy as np
 import torch

@@ -2,9 +2,9 @@
 array of shape (h, w), True = masked (hidden from the context encoder).
 
 Randomness. With ``seed=None`` (the default, use it for training) every draw builds a numpy
-Generator seeded by one draw from numpy's global RNG, which mmengine seeds in
-``set_random_seed`` and, per dataloader worker, in ``worker_init_fn``: runs are reproducible from
-``randomness=dict(seed=...)``. An explicit ``seed`` gives the transform a private Generator instead:
+Generator seeded by one draw from numpy's global RNG, which scott_mm's Runner seeds around every
+training sample from (seed, epoch, image index) (scott_mm/engine/seeded_data.py): runs are
+reproducible from ``randomness=dict(seed=...)``, whatever the number of dataloader workers. An explicit ``seed`` gives the transform a private Generator instead:
 reproducible on its own (tests, figures), but every dataloader worker would hold a copy of the
 same stream and draw the same masks, so do not set it for training.
 """
