@@ -43,6 +43,29 @@ def measure(step, repeats: int, device: torch.device):
     return median, times, peak
 
 
+def benchmark_args(description: str, repeats: int, out: str):
+    """The arguments every benchmark takes; ``--case`` is the per-case child process."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--case', help=argparse.SUPPRESS)
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--img', type=int, default=224)
+    parser.add_argument('--repeats', type=int, default=repeats)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--out', default=out)
+    return parser.parse_args()
+
+
+def run_child_case(args, run_case) -> bool:
+    """In a ``--case`` child: measure that one case, print it as JSON, return True."""
+    if not args.case:
+        return False
+    case = json.loads(args.case)
+    torch.set_num_threads(case['threads'])
+    print(json.dumps(run_case(case)))
+    return True
+
+
 def run_case_in_subprocess(module: str, case: dict) -> dict:
     """Run ``python -m module --case JSON`` and return the JSON it prints last."""
     out = subprocess.run([sys.executable, '-m', module, '--case', json.dumps(case)],

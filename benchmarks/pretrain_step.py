@@ -10,12 +10,10 @@ Reference points from DESIGN.md section 3 (2-core machine): the authors' impleme
 SSL step itself ran at 1.57-1.72 img/s here (November 2026), about as fast as our dense backend:
 the step is dominated by the transformer's matrix products, which both compute identically.
 """
-import argparse
-import json
-
 import torch
 
-from benchmarks.common import machine, measure, print_table, run_case_in_subprocess, write_json
+from benchmarks.common import (benchmark_args, machine, measure, print_table,
+                               run_case_in_subprocess, run_child_case, write_json)
 from benchmarks.tokenizer import blockwise_masks
 
 AUTHORS_IMG_PER_S = 0.60
@@ -51,18 +49,9 @@ def run_case(case: dict) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--case', help=argparse.SUPPRESS)
-    parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--img', type=int, default=224)
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--out', default='benchmarks/results/pretrain_step.json')
-    args = parser.parse_args()
-    if args.case:
-        case = json.loads(args.case)
-        torch.set_num_threads(case['threads'])
-        print(json.dumps(run_case(case)))
+    args = benchmark_args(__doc__.splitlines()[0], repeats=3,
+                          out='benchmarks/results/pretrain_step.json')
+    if run_child_case(args, run_case):
         return
 
     rows = []

@@ -7,12 +7,10 @@ default) and the plain dense stack without a mask (what the target encoder runs)
 column ``vs dense`` compares each sparse row with the dense row of the same ratio, measured in
 the same run. GPU rows are added when a GPU is present (MinkowskiEngine needs a CUDA build there).
 """
-import argparse
-import json
-
 import torch
 
-from benchmarks.common import machine, measure, print_table, run_case_in_subprocess, write_json
+from benchmarks.common import (benchmark_args, machine, measure, print_table,
+                               run_case_in_subprocess, run_child_case, write_json)
 
 RATIOS = (0.0, 0.4, 0.6, 0.75)
 
@@ -46,18 +44,9 @@ def run_case(case: dict) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--case', help=argparse.SUPPRESS)
-    parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--img', type=int, default=224)
-    parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--out', default='benchmarks/results/tokenizer.json')
-    args = parser.parse_args()
-    if args.case:
-        case = json.loads(args.case)
-        torch.set_num_threads(case['threads'])
-        print(json.dumps(run_case(case)))
+    args = benchmark_args(__doc__.splitlines()[0], repeats=5,
+                          out='benchmarks/results/tokenizer.json')
+    if run_child_case(args, run_case):
         return
 
     devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])

@@ -63,4 +63,4 @@ class MIMJEPA(BaseSelfSupervisor):
         return dict(loss=loss,
                     target_std=feature_std(pooled),
                     target_rank=effective_rank(pooled),
-                    momentum=torch.tensor(self.target_encoder._momentum_this_step))
+                    momentum=torch.tensor(self.target_encoder.last_momentum))

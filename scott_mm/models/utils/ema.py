@@ -26,6 +26,7 @@ class LinearMomentumEMA(ExponentialMovingAverage):
     def __init__(self, model, start=0.996, end=1.0):
         super().__init__(model, momentum=1 - start)
         self.start, self.end = start, end
+        self.last_momentum = start
         self.module.requires_grad_(False)
 
     def current_momentum(self) -> float:
@@ -38,9 +39,9 @@ class LinearMomentumEMA(ExponentialMovingAverage):
 
     @torch.no_grad()
     def avg_func(self, averaged_param, source_param, steps):
-        averaged_param.lerp_(source_param, 1.0 - self._momentum_this_step)
+        averaged_param.lerp_(source_param, 1.0 - self.last_momentum)
 
     @torch.no_grad()
     def update_parameters(self, model):
-        self._momentum_this_step = self.current_momentum()
+        self.last_momentum = self.current_momentum()  # one value for every parameter, logged
         super().update_parameters(model)
