@@ -154,7 +154,9 @@ def _knn_test_on_rank(rank, port, cfg, queue):
     metrics = runner.test()
     bank, labels = runner.model.bank
     shares = (runner.world_size, len(runner.test_dataloader.sampler))
-    queue.put((rank, metrics['accuracy/top1'], bank, labels, shares))
+    # numpy, not tensors: torch shares tensors through file descriptors that vanish when this
+    # process exits, which made the parent's get() fail now and then ("connection reset").
+    queue.put((rank, metrics['accuracy/top1'], bank.numpy(), labels.numpy(), shares))
     dist.destroy_process_group()
 
 
@@ -187,8 +189,8 @@ def test_knn_across_two_processes_matches_one(ckpt, tmp_path):
     for _, acc, bank, labels, shares in results:
         assert shares == (2, 6)  # each rank saw half of the 11 test photos (one padded)
         assert acc == pytest.approx(accuracy)
-        assert torch.allclose(bank, single.model.bank[0], atol=1e-6)
-        assert torch.equal(labels, single.model.bank[1])
+        assert torch.allclose(torch.from_numpy(bank), single.model.bank[0], atol=1e-6)
+        assert torch.equal(torch.from_numpy(labels), single.model.bank[1])
 
 
 def test_knn_can_take_the_ema_target(ckpt, roots, tmp_path):
