@@ -1,7 +1,10 @@
-"""Shared benchmark plumbing: each case runs in a fresh subprocess so its peak memory is its own.
+"""Shared benchmark plumbing.
 
-Peak memory on CPU is the growth of the process's peak resident set (ru_maxrss) over what it
-held just before the measured work; on GPU it is torch.cuda.max_memory_allocated.
+Speed: the backends being compared run in one process, alternating step by step, and each ratio
+is the median of the per-round ratios, so slow drifts of a noisy machine hit both sides alike.
+Memory: each backend runs alone in a fresh subprocess, so its peak is its own. Peak memory on CPU
+is the growth of the process's peak resident set (ru_maxrss) over what it held just before the
+measured work; on GPU it is torch.cuda.max_memory_allocated.
 """
 import json
 import os
@@ -18,29 +21,44 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def time_repeats(fn, repeats: int, warmup: int = 1):
-    """Median and all wall times of ``fn()`` after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
+def time_interleaved(steps: dict, repeats: int, warmup: int = 1) -> dict:
+    """{name: [seconds per round]} of the ``steps`` (name -> callable), called in turn."""
+    def timed(fn):
         t = time.perf_counter()
         fn()
         if torch.cuda.is_available():
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2], times
+        return time.perf_counter() - t
+
+    for _ in range(warmup):
+        for fn in steps.values():
+            timed(fn)
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            times[name].append(timed(fn))
+    return times
 
 
-def measure(step, repeats: int, device: torch.device):
-    """(median seconds, all seconds, peak MiB) of ``step()``; peak as in the module docstring."""
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def paired_ratio(times: dict, name: str, reference: str) -> float:
+    """Median over rounds of times[name] / times[reference]."""
+    return median([a / b for a, b in zip(times[name], times[reference])])
+
+
+def peak_memory_mib(step, device: torch.device, calls: int = 2) -> float:
+    """Peak memory of ``calls`` calls of ``step()`` (the first one allocates); see the module
+    docstring for what is counted. Run it in a fresh process per case."""
     before = peak_rss_mib()
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats()
-    median, times = time_repeats(step, repeats)
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
+    for _ in range(calls):
+        step()
+    return (torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda'
             else peak_rss_mib() - before)
-    return median, times, peak
 
 
 def benchmark_args(description: str, repeats: int, out: str):

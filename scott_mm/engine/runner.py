@@ -15,10 +15,9 @@ interrupted.
 - ``default_hooks.<name>=None`` removes any default hook, also those mmengine does not know of
   (``rng_state``, ``nonfinite_loss``); mmengine 0.10.7 fails an assertion on them.
 
-Bit-identical resume holds on CPU with the ``dense`` tokenizer (tests/test_kill_resume.py). It
-does not hold, though the resumed run is still a correct continuation:
-- ``backend='minkowski'`` with more than one CPU thread: MinkowskiEngine's OpenMP kernels sum in
-  a varying order (about 1e-6 apart from run to run); ``OMP_NUM_THREADS=1`` restores it.
+Bit-identical resume holds on CPU (tests/test_kill_resume.py; both tokenizer backends are
+run-to-run repeatable there). It does not hold, though the resumed run is still a correct
+continuation:
 - On GPU, unless ``randomness=dict(seed=..., deterministic=True)`` (cuDNN then picks fixed
   algorithms instead of autotuning, and ``torch.use_deterministic_algorithms`` bans kernels that
   accumulate with atomics, e.g. in convolution and attention backward; it needs

@@ -23,7 +23,7 @@ class SCOTT(BaseBackbone):
             with ``embed_dims``, ``num_layers`` and ``num_heads``.
         img_size: default input size (int or (H, W)); other sizes work, positions are recomputed.
         patch_size: tokenizer stride (16; 8 or 4 give a finer grid for 32-112 px images).
-        backend: 'minkowski' (sparse tensors) or 'dense' (masked dense emulation); both compute
+        backend: 'minkowski' (visible sites only) or 'dense' (masked dense emulation); both compute
             the same function with the same parameters.
         out_type: 'raw' (B, N, D) tokens, 'featmap' (B, D, h, w), or 'avg_featmap' (B, D).
         out_indices: which blocks' outputs to return (negative counts from the end).

@@ -38,12 +38,10 @@ class DenseMaskedBackend:
         return remask(x)
 
     @classmethod
-    def forward(cls, tokenizer, x: torch.Tensor, visible=None, paper_compat=False,
-                stages=(0, 1)) -> torch.Tensor:
+    def forward(cls, tokenizer, x: torch.Tensor, visible=None, paper_compat=False) -> torch.Tensor:
         """(B, C, H, W) image -> (B, D, h, w) feature map, zero at masked tokens.
 
         ``visible`` is a (B, h, w) bool tensor on the token grid, or None for the plain dense path.
-        ``stages=(0,)`` runs only the stem (conv1 + ReLU + MaxBlurPool), for hybrid backends.
         """
         if visible is None:
             def remask(t):
@@ -52,9 +50,9 @@ class DenseMaskedBackend:
             def remask(t):
                 return t * expand_mask(visible, t.shape[-2:]).to(t.dtype)
 
-        layers = ((tokenizer.conv1, tokenizer.strides[1]), (tokenizer.conv2, tokenizer.strides[3]))
         x = remask(x)
-        for conv, pool_stride in (layers[i] for i in stages):
+        for conv, pool_stride in ((tokenizer.conv1, tokenizer.strides[1]),
+                                  (tokenizer.conv2, tokenizer.strides[3])):
             x = F.relu(remask(conv(x)))
             x = cls.max_blur_pool(tokenizer, x, pool_stride, remask, paper_compat)
         return x

@@ -1,26 +1,32 @@
-"""The SCOTT tokenizer on real sparse tensors (MinkowskiEngine). The only MinkowskiEngine import.
+"""The SCOTT tokenizer at visible sites only, on MinkowskiEngine coordinate maps. The only
+MinkowskiEngine import.
 
-Only visible pixels enter as coordinates, so masked patches are never computed. Coordinates are
-built from the mask, never from non-zero feature values (a visible pixel may be exactly zero).
-Convolution kernels are the tokenizer's own ``nn.Conv2d`` weights, re-laid out on the fly, so both
+Only visible sites exist: masked patches are never computed. Coordinates are built from the mask,
+never from non-zero feature values (a visible pixel may be exactly zero). MinkowskiEngine does the
+sparse bookkeeping: it hashes the active coordinates, derives the strided coordinate maps and
+finds every (input, output) pair per kernel offset (its kernel maps). The arithmetic on those maps
+is ours (``site_ops``): one implicit GEMM per convolution instead of MinkowskiEngine's K separate
+gather-GEMM-scatter passes, which on CPU were slower than computing the masked image densely
+(issue #9). Kernels are the tokenizer's own ``nn.Conv2d`` weights, re-laid out on the fly, so both
 backends share one set of parameters and one checkpoint format.
 """
 import warnings
 
 import torch
+import torch.nn.functional as F
 
 try:
     with warnings.catch_warnings():  # "compiled with CPU_ONLY" is expected on CPU hosts
         warnings.filterwarnings('ignore', message='The MinkowskiEngine was compiled with CPU_ONLY')
         import MinkowskiEngine as ME
-    from MinkowskiEngineBackend._C import ConvolutionMode
 except ImportError as err:  # pragma: no cover - exercised only where ME is absent
     raise ImportError(
         "The SCOTT tokenizer backend 'minkowski' needs MinkowskiEngine, which is not importable "
         f'here ({err}). Build and install it with `bash tools/install_minkowski.sh "$(which '
         "python)\"` (see README), or set backend='dense' in the model config.") from err
 
-from .dense import DenseMaskedBackend, expand_mask
+from .dense import expand_mask
+from .site_ops import site_conv, site_filter, site_max_pool
 
 DIMENSION = 2  # coordinates are (batch, row, col)
 
@@ -34,40 +40,59 @@ def conv2d_weight_to_kernel(weight: torch.Tensor) -> torch.Tensor:
     return weight.permute(3, 2, 1, 0).reshape(kh * kw, cin, cout)
 
 
-def sparse_conv(x: 'ME.SparseTensor', weight: torch.Tensor, stride: int) -> 'ME.SparseTensor':
-    """Sparse convolution with 'same' padding whose outputs sit on the input's (strided) sites."""
-    generator = ME.KernelGenerator(kernel_size=weight.shape[-1], stride=stride, dilation=1,
-                                   dimension=DIMENSION)
-    out_key = ME.CoordinateMapKey(x.coordinate_map_key.get_coordinate_size())
-    feats = ME.MinkowskiConvolutionFunction.apply(
-        x.F, conv2d_weight_to_kernel(weight), generator, ConvolutionMode.DEFAULT,
-        x.coordinate_map_key, out_key, x.coordinate_manager)
-    return ME.SparseTensor(feats, coordinate_map_key=out_key,
-                           coordinate_manager=x.coordinate_manager)
+class SparseLevels:
+    """The active sites of one batch at each resolution, and the neighbour tables between them,
+    from MinkowskiEngine's coordinate manager (see ``site_ops`` for the table format)."""
+
+    def __init__(self, coords: torch.Tensor, tensor_stride: int):
+        self.manager = ME.CoordinateManager(D=DIMENSION, coordinate_map_type=(
+            ME.CoordinateMapType.CUDA if coords.is_cuda else ME.CoordinateMapType.CPU))
+        self.key, (unique, _) = self.manager.insert_and_map(coords, tensor_stride=tensor_stride)
+        self.first_coords = coords[unique.long()]  # MinkowskiEngine's row order
+
+    def step(self, kernel_size: int, stride: int) -> torch.Tensor:
+        """Move to the next resolution (``stride`` 1: the same sites); return the (N_out, K)
+        table of a ``kernel_size`` window from the current sites to the new ones."""
+        out_key = self.manager.stride(self.key, stride) if stride > 1 else self.key
+        n_in, n_out = self.manager.size(self.key), self.manager.size(out_key)
+        pairs = self.manager.kernel_map(self.key, out_key, stride=stride,
+                                        kernel_size=kernel_size)
+        volume = kernel_size ** DIMENSION
+        table = torch.full((n_out * volume,), n_in, dtype=torch.long,
+                           device=self.first_coords.device)
+        if pairs:  # one scatter for all offsets: per-offset writes cost ~100x more
+            cells = torch.cat([rows_out.long() * volume + offset
+                               for offset, (_, rows_out) in pairs.items()])
+            table[cells] = torch.cat([rows_in.long() for rows_in, _ in pairs.values()])
+        table = table.view(n_out, volume)
+        self.key = out_key
+        return table
+
+    def coords(self) -> torch.Tensor:
+        """(N, 3) coordinates of the current sites, in input pixels."""
+        return self.manager.get_coordinates(self.key)
 
 
-def sparse_max_blur_pool(x: 'ME.SparseTensor', blur_kernel: torch.Tensor,
-                         stride: int) -> 'ME.SparseTensor':
-    """2x2/s1 max over existing neighbours, then the fixed 3x3 binomial blur with ``stride``."""
-    x = ME.MinkowskiMaxPooling(kernel_size=2, stride=1, dimension=DIMENSION)(x)
-    channels = x.F.shape[1]
-    blur = ME.MinkowskiChannelwiseConvolution(channels, kernel_size=3, stride=stride,
-                                              dimension=DIMENSION).to(x.F.device)
-    blur.kernel.requires_grad_(False)
-    # The binomial kernel is symmetric, so the order of kernel offsets does not matter.
-    blur.kernel.copy_(blur_kernel.reshape(9, 1).to(x.F.dtype).expand(9, channels))
-    return blur(x)
+def stem_conv_at_sites(conv, image: torch.Tensor, sites: torch.Tensor, stride: int):
+    """conv1 evaluated only at the given output sites ((N, 3) batch, row, col on its grid) of the
+    masked image. The image is dense, so no kernel map is needed: each site's k x k window is k
+    rows of a (k * Cin)-wide strip table, gathered with ``index_select`` (faster than indexing
+    a 6-D window view)."""
+    k = conv.kernel_size[0]
+    padded = F.pad(image, [k // 2] * 4).permute(0, 2, 3, 1)  # (B, Hp, Wp, Cin)
+    B, Hp, Wp, C = padded.shape
+    Wo = (Wp - k) // stride + 1
+    strips = padded.unfold(2, k, stride).transpose(3, 4).reshape(-1, k * C)  # (B*Hp*Wo, (dx, c))
+    b, row, col = sites.unbind(1)
+    first = (b * Hp + row * stride) * Wo + col
+    rows = (first[:, None] + torch.arange(k, device=sites.device) * Wo).reshape(-1)
+    cols = strips.index_select(0, rows).view(len(sites), -1)  # (N, (dy, dx, c))
+    return cols @ conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1).t()
 
 
 class MinkowskiBackend:
-    """Runs a :class:`SCOTTTokenizer` at visible sites only: the stem masked-dense, the rest on
-    MinkowskiEngine sparse tensors.
-
-    The stem (conv1 3->64 + ReLU + MaxBlurPool) holds ~11% of the tokenizer's FLOPs but, with 3
-    input channels over every visible pixel, was most of MinkowskiEngine's time (memory-bound
-    gathers per kernel offset); from stride 4 on, sparse tensors pay. Both halves compute the
-    strict sparse semantics, so the result equals the all-sparse and the dense backends.
-    """
+    """Runs a :class:`SCOTTTokenizer` at visible sites only (strict sparse semantics: pooling
+    and filters see existing neighbours only), equal to the masked dense backend there."""
 
     name = 'minkowski'
 
@@ -76,25 +101,28 @@ class MinkowskiBackend:
         """(B, C, H, W) image, (B, h, w) visible tokens -> (B, D, h, w), zero at masked tokens."""
         B = x.shape[0]
         h, w = visible.shape[-2:]
-        stem = DenseMaskedBackend.forward(tokenizer, x, visible, stages=(0,))
-        stem_stride = tokenizer.strides[0] * tokenizer.strides[1]
+        s_conv1, s_pool1, s_conv2, s_pool2 = tokenizer.strides
+        blur = conv2d_weight_to_kernel(tokenizer.blur_kernel).reshape(-1)
         # MinkowskiEngine has no half-precision CPU kernels: the sparse stack runs in fp32.
         with torch.autocast(device_type=x.device.type, enabled=False):
-            sites = expand_mask(visible, stem.shape[-2:])[:, 0].bool()
-            coords = sites.nonzero().int()  # (N, 3): batch, row, col on the stem's grid
-            coords[:, 1:] *= stem_stride  # MinkowskiEngine coordinates are in input pixels
-            feats = stem.permute(0, 2, 3, 1)[sites].float().contiguous()
-            manager = ME.CoordinateManager(D=DIMENSION, coordinate_map_type=(
-                ME.CoordinateMapType.CUDA if x.is_cuda else ME.CoordinateMapType.CPU))
-            s = ME.SparseTensor(feats, coordinates=coords.contiguous(), tensor_stride=stem_stride,
-                                coordinate_manager=manager)
-            s = sparse_conv(s, tokenizer.conv2.weight.float(), tokenizer.strides[2])
-            s = ME.MinkowskiReLU()(s)
-            s = sparse_max_blur_pool(s, tokenizer.blur_kernel, tokenizer.strides[3])
+            image = x.float() * expand_mask(visible, x.shape[-2:])
+            grid = (x.shape[-2] // s_conv1, x.shape[-1] // s_conv1)
+            coords = expand_mask(visible, grid)[:, 0].nonzero().int()
+            coords[:, 1:] *= s_conv1  # MinkowskiEngine coordinates are in input pixels
+            levels = SparseLevels(coords.contiguous(), s_conv1)
+            sites = levels.first_coords.long()
+            sites[:, 1:] //= s_conv1
+            f = F.relu(stem_conv_at_sites(tokenizer.conv1, image, sites, s_conv1))
+            f = site_max_pool(f, levels.step(2, 1))
+            f = site_filter(f, levels.step(3, s_pool1), blur)
+            f = F.relu(site_conv(f, levels.step(7, s_conv2),
+                                 conv2d_weight_to_kernel(tokenizer.conv2.weight.float())))
+            f = site_max_pool(f, levels.step(2, 1))
+            f = site_filter(f, levels.step(3, s_pool2), blur)
 
             # Scatter the visible tokens back onto the dense (B, D, h, w) grid.
-            out_coords = s.C.long()
+            c = levels.coords().long()
             patch = tokenizer.patch_size
-            out = s.F.new_zeros(B, h, w, s.F.shape[1])
-            out[out_coords[:, 0], out_coords[:, 1] // patch, out_coords[:, 2] // patch] = s.F
+            out = f.new_zeros(B, h, w, f.shape[1]).index_put(
+                (c[:, 0], c[:, 1] // patch, c[:, 2] // patch), f)
         return out.permute(0, 3, 1, 2).to(x.dtype)

@@ -33,7 +33,7 @@ class SCOTTTokenizer(BaseModule):
         embed_dims: token width D.
         stem_channels: width of the first convolution (64 in the paper).
         patch_size: overall stride, one of ``STRIDES_FOR_PATCH_SIZE``; masks are on this grid.
-        backend: 'minkowski' (real sparse tensors) or 'dense' (masked dense emulation).
+        backend: 'minkowski' (visible sites only) or 'dense' (masked dense emulation).
         paper_compat: dense backend only: reproduce the authors' border behaviour of MaxBlurPool.
     """
 

@@ -1,0 +1,146 @@
+"""Operators on the rows of active sites, given a neighbour table (the sparse tokenizer's maths).
+
+A layer with ``N_in`` active input sites and ``N_out`` active output sites is described by a
+neighbour table: an (N_out, K) integer tensor whose entry ``[o, k]`` is the input row at kernel
+offset ``k`` of output ``o``, or ``N_in`` where that neighbour is not active. Every layer is then
+one gather of whole channel rows plus one reduction:
+
+- convolution: gather (N_out, K * Cin) and multiply once by the (K * Cin, Cout) weight, one large
+  GEMM instead of K small gather-GEMM-scatter passes (what makes it pay on CPU);
+- max pooling: the running max over offsets (missing neighbours are -inf, i.e. ignored);
+- fixed depthwise filter (the blur): a weighted sum over offsets.
+
+Backward passes scatter with ``index_add_``: autograd's own backward of advanced indexing (an
+accumulating ``index_put_``) and of ``amax`` (tie masks) was several times slower here.
+"""
+import torch
+
+
+def _pad(rows: torch.Tensor, fill: float) -> torch.Tensor:
+    """Append the row that missing neighbours (index N_in) read."""
+    return torch.cat([rows, rows.new_full((1, rows.shape[1]), fill)])
+
+
+class GatherRows(torch.autograd.Function):
+    """(N_in, C) rows, (N_out, K) table -> (N_out, K, C), zeros for missing neighbours;
+    gradients are summed back per row."""
+
+    @staticmethod
+    def forward(ctx, rows, table):
+        ctx.save_for_backward(table)
+        ctx.num_rows = rows.shape[0]
+        gathered = _pad(rows, 0.).index_select(0, table.reshape(-1))
+        return gathered.view(*table.shape, rows.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        table, = ctx.saved_tensors
+        grad_rows = grad.new_zeros(ctx.num_rows + 1, grad.shape[-1])
+        grad_rows.index_add_(0, table.reshape(-1), grad.reshape(-1, grad.shape[-1]))
+        return grad_rows[:-1], None
+
+
+class SiteMaxPool(torch.autograd.Function):
+    """Max over the active neighbours, one offset at a time. The gradient goes to the neighbour
+    that gave the max (the first one on ties): the last offset that strictly improved it."""
+
+    @staticmethod
+    def forward(ctx, rows, table):
+        padded = _pad(rows, float('-inf'))
+        values = padded.index_select(0, table[:, 0])
+        improved = []  # bool masks: cheaper to keep and to use than an argmax index
+        for k in range(1, table.shape[1]):
+            candidate = padded.index_select(0, table[:, k])
+            improved.append(candidate > values)
+            torch.maximum(values, candidate, out=values)
+        ctx.save_for_backward(table, *improved)
+        ctx.num_rows = rows.shape[0]
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        table, *improved = ctx.saved_tensors
+        grad_rows = grad.new_zeros(ctx.num_rows + 1, grad.shape[1])
+        for k in range(len(improved), 0, -1):
+            won = grad * improved[k - 1]
+            grad_rows.index_add_(0, table[:, k], won)
+            grad = grad - won
+        grad_rows.index_add_(0, table[:, 0], grad)
+        return grad_rows[:-1], None
+
+
+class SiteConvolution(torch.autograd.Function):
+    """Sparse convolution as an implicit GEMM over chunks of output rows: each chunk's gathered
+    columns stay small (cache- and allocator-friendly) and are gathered again in the backward
+    instead of being kept, so no (N_out, K * Cin) tensor ever exists."""
+
+    @staticmethod
+    def forward(ctx, rows, table, kernel, chunk):
+        padded = _pad(rows, 0.)
+        out = rows.new_empty(table.shape[0], kernel.shape[1])
+        for start in range(0, table.shape[0], chunk):
+            part = table[start:start + chunk]
+            cols = padded.index_select(0, part.reshape(-1)).view(len(part), -1)
+            torch.mm(cols, kernel, out=out[start:start + chunk])
+        ctx.save_for_backward(rows, table, kernel)
+        ctx.chunk = chunk
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, table, kernel = ctx.saved_tensors
+        padded = _pad(rows, 0.)
+        grad_rows = rows.new_zeros(rows.shape[0] + 1, rows.shape[1])
+        grad_kernel = torch.zeros_like(kernel)
+        for start in range(0, table.shape[0], ctx.chunk):
+            part, g = table[start:start + ctx.chunk], grad[start:start + ctx.chunk]
+            cols = padded.index_select(0, part.reshape(-1)).view(len(part), -1)
+            grad_kernel.addmm_(cols.t(), g)
+            grad_rows.index_add_(0, part.reshape(-1), (g @ kernel.t()).view(-1, rows.shape[1]))
+        return grad_rows[:-1], None, grad_kernel, None
+
+
+def site_conv(rows: torch.Tensor, table: torch.Tensor, kernel: torch.Tensor,
+              chunk_bytes: int = 16 * 2**20) -> torch.Tensor:
+    """Sparse convolution. ``kernel``: (K, Cin, Cout), offsets in the order of ``table``."""
+    K, cin, cout = kernel.shape
+    chunk = max(1, chunk_bytes // (K * cin * rows.element_size()))
+    return SiteConvolution.apply(rows, table, kernel.reshape(K * cin, cout), chunk)
+
+
+def site_max_pool(rows: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Max pooling over existing neighbours (every output site must have at least one)."""
+    return SiteMaxPool.apply(rows, offset_major(table))
+
+
+class SiteFilter(torch.autograd.Function):
+    """The same fixed (K,) filter on every channel, one offset at a time: no (N_out, K, C)
+    temporary, and the backward is K weighted ``index_add_``."""
+
+    @staticmethod
+    def forward(ctx, rows, table, weights):
+        padded = _pad(rows, 0.)
+        out = rows.new_zeros(table.shape[0], rows.shape[1])
+        for k, w in enumerate(weights.tolist()):
+            out.add_(padded.index_select(0, table[:, k]), alpha=w)
+        ctx.save_for_backward(table, weights)
+        ctx.num_rows = rows.shape[0]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        table, weights = ctx.saved_tensors
+        grad_rows = grad.new_zeros(ctx.num_rows + 1, grad.shape[1])
+        for k, w in enumerate(weights.tolist()):
+            grad_rows.index_add_(0, table[:, k], grad, alpha=w)
+        return grad_rows[:-1], None, None
+
+
+def site_filter(rows: torch.Tensor, table: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The same fixed (K,) filter on every channel (a depthwise convolution, e.g. a blur)."""
+    return SiteFilter.apply(rows, offset_major(table), weights.to(rows.dtype))
+
+
+def offset_major(table: torch.Tensor) -> torch.Tensor:
+    """The same table with each offset's column contiguous, for the per-offset loops."""
+    return table.t().contiguous().t()

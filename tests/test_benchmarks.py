@@ -1,0 +1,29 @@
+"""The benchmark plumbing: backends alternate in one process, ratios are paired per round."""
+import pytest
+
+from benchmarks.common import paired_ratio, time_interleaved
+from benchmarks.tokenizer import run_case
+
+
+def test_steps_alternate_round_by_round():
+    calls = []
+    steps = {name: (lambda name=name: calls.append(name)) for name in ('dense', 'sparse')}
+    times = time_interleaved(steps, repeats=3, warmup=1)
+    assert calls == ['dense', 'sparse'] * 4
+    assert {name: len(t) for name, t in times.items()} == {'dense': 3, 'sparse': 3}
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios():
+    times = {'dense': [1.0, 2.0, 4.0], 'sparse': [0.5, 0.6, 3.0]}  # ratios 0.5, 0.3, 0.75
+    assert paired_ratio(times, 'sparse', 'dense') == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize('measure', ['time', 'memory'])
+def test_tokenizer_case_runs_on_real_backends(measure):
+    case = dict(device='cpu', batch=2, img=32, repeats=2, threads=1, ratio=0.5, measure=measure,
+                backends=['dense', 'minkowski'] if measure == 'time' else ['minkowski'])
+    result = run_case(case)
+    if measure == 'time':
+        assert all(len(t) == 2 and min(t) > 0 for t in result['times'].values())
+    else:
+        assert result['peak_mib'] >= 0

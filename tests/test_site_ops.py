@@ -1,0 +1,53 @@
+"""The sparse tokenizer's operators on rows of active sites (scott_mm/models/sparse/site_ops.py)."""
+import torch
+
+from scott_mm.models.sparse.site_ops import (GatherRows, SiteFilter, SiteMaxPool, site_conv,
+                                             site_filter, site_max_pool)
+
+
+def random_table(n_in, n_out, k, seed, missing=0.3):
+    """Each output reads k distinct input rows (as a kernel map does); some are missing (n_in)."""
+    g = torch.Generator().manual_seed(seed)
+    table = torch.stack([torch.randperm(n_in, generator=g)[:k] for _ in range(n_out)])
+    table[torch.rand(n_out, k, generator=g) < missing] = n_in
+    return table
+
+
+def explicit(rows, table, reduce):
+    """Loop reference: reduce(list of (offset, row)) over the present neighbours of each output."""
+    return torch.stack([reduce([(k, rows[i]) for k, i in enumerate(row.tolist())
+                                if i < len(rows)]) for row in table])
+
+
+def test_site_conv_is_the_sum_over_offsets_of_row_times_kernel():
+    rows, kernel = torch.randn(12, 3), torch.randn(4, 3, 5)
+    table = random_table(12, 7, 4, seed=0)
+    expected = explicit(rows, table, lambda terms: sum((r @ kernel[k] for k, r in terms),
+                                                       torch.zeros(5)))
+    torch.testing.assert_close(site_conv(rows, table, kernel), expected)
+
+
+def test_site_max_pool_ignores_missing_neighbours_even_below_zero():
+    rows = -torch.rand(12, 3) - 1  # all negative: a zero for missing neighbours would win
+    table = random_table(12, 7, 4, seed=1)
+    table[:, 0] = torch.arange(7)  # every output has one neighbour at least (its own site)
+    expected = explicit(rows, table, lambda terms: torch.stack([r for _, r in terms]).amax(0))
+    torch.testing.assert_close(site_max_pool(rows, table), expected)
+
+
+def test_site_filter_weights_each_offset():
+    rows, weights = torch.randn(12, 3), torch.tensor([0.25, 0.5, 0.125, 0.125])
+    table = random_table(12, 7, 4, seed=2)
+    expected = explicit(rows, table, lambda terms: sum((weights[k] * r for k, r in terms),
+                                                       torch.zeros(3)))
+    torch.testing.assert_close(site_filter(rows, table, weights), expected)
+
+
+def test_custom_backwards_pass_gradcheck():
+    rows = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
+    table = random_table(10, 6, 4, seed=3)
+    table[:, 0] = torch.arange(6)
+    assert torch.autograd.gradcheck(lambda r: GatherRows.apply(r, table), (rows,))
+    assert torch.autograd.gradcheck(lambda r: SiteMaxPool.apply(r, table), (rows,))
+    weights = torch.tensor([1., 2., 3., 4.], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda r: SiteFilter.apply(r, table, weights), (rows,))
