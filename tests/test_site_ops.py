@@ -1,8 +1,9 @@
 """The sparse tokenizer's operators on rows of active sites (scott_mm/models/sparse/site_ops.py)."""
+import pytest
 import torch
 
-from scott_mm.models.sparse.site_ops import (GatherRows, SiteFilter, SiteMaxPool, site_conv,
-                                             site_filter, site_max_pool)
+from scott_mm.models.sparse.site_ops import (SiteFilter, SiteMaxPool, site_conv, site_filter,
+                                             site_max_pool)
 
 
 def random_table(n_in, n_out, k, seed, missing=0.3):
@@ -19,12 +20,13 @@ def explicit(rows, table, reduce):
                                 if i < len(rows)]) for row in table])
 
 
-def test_site_conv_is_the_sum_over_offsets_of_row_times_kernel():
+@pytest.mark.parametrize('chunk_bytes', [16 * 2**20, 100])  # one chunk; chunks of 2 rows
+def test_site_conv_is_the_sum_over_offsets_of_row_times_kernel(chunk_bytes):
     rows, kernel = torch.randn(12, 3), torch.randn(4, 3, 5)
     table = random_table(12, 7, 4, seed=0)
     expected = explicit(rows, table, lambda terms: sum((r @ kernel[k] for k, r in terms),
                                                        torch.zeros(5)))
-    torch.testing.assert_close(site_conv(rows, table, kernel), expected)
+    torch.testing.assert_close(site_conv(rows, table, kernel, chunk_bytes), expected)
 
 
 def test_site_max_pool_ignores_missing_neighbours_even_below_zero():
@@ -47,7 +49,10 @@ def test_custom_backwards_pass_gradcheck():
     rows = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
     table = random_table(10, 6, 4, seed=3)
     table[:, 0] = torch.arange(6)
-    assert torch.autograd.gradcheck(lambda r: GatherRows.apply(r, table), (rows,))
+    kernel = torch.randn(4, 3, 2, dtype=torch.float64, requires_grad=True)
+    # chunk_bytes small enough that the 6 outputs come in several chunks
+    assert torch.autograd.gradcheck(lambda r, k: site_conv(r, table, k, chunk_bytes=200),
+                                    (rows, kernel))
     assert torch.autograd.gradcheck(lambda r: SiteMaxPool.apply(r, table), (rows,))
     weights = torch.tensor([1., 2., 3., 4.], dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda r: SiteFilter.apply(r, table, weights), (rows,))

@@ -87,7 +87,7 @@ def stem_conv_at_sites(conv, image: torch.Tensor, sites: torch.Tensor, stride: i
     first = (b * Hp + row * stride) * Wo + col
     rows = (first[:, None] + torch.arange(k, device=sites.device) * Wo).reshape(-1)
     cols = strips.index_select(0, rows).view(len(sites), -1)  # (N, (dy, dx, c))
-    return cols @ conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1).t()
+    return cols @ conv.weight.float().permute(0, 2, 3, 1).reshape(conv.out_channels, -1).t()
 
 
 class MinkowskiBackend:
@@ -103,7 +103,8 @@ class MinkowskiBackend:
         h, w = visible.shape[-2:]
         s_conv1, s_pool1, s_conv2, s_pool2 = tokenizer.strides
         blur = conv2d_weight_to_kernel(tokenizer.blur_kernel).reshape(-1)
-        # MinkowskiEngine has no half-precision CPU kernels: the sparse stack runs in fp32.
+        # fp32 throughout: MinkowskiEngine has no half-precision CPU coordinate kernels and the
+        # gathers and index_add_ sums of site_ops are not autocast ops.
         with torch.autocast(device_type=x.device.type, enabled=False):
             image = x.float() * expand_mask(visible, x.shape[-2:])
             grid = (x.shape[-2] // s_conv1, x.shape[-1] // s_conv1)
@@ -115,7 +116,7 @@ class MinkowskiBackend:
             f = F.relu(stem_conv_at_sites(tokenizer.conv1, image, sites, s_conv1))
             f = site_max_pool(f, levels.step(2, 1))
             f = site_filter(f, levels.step(3, s_pool1), blur)
-            f = F.relu(site_conv(f, levels.step(7, s_conv2),
+            f = F.relu(site_conv(f, levels.step(tokenizer.conv2.kernel_size[0], s_conv2),
                                  conv2d_weight_to_kernel(tokenizer.conv2.weight.float())))
             f = site_max_pool(f, levels.step(2, 1))
             f = site_filter(f, levels.step(3, s_pool2), blur)

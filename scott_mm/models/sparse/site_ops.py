@@ -5,8 +5,8 @@ neighbour table: an (N_out, K) integer tensor whose entry ``[o, k]`` is the inpu
 offset ``k`` of output ``o``, or ``N_in`` where that neighbour is not active. Every layer is then
 one gather of whole channel rows plus one reduction:
 
-- convolution: gather (N_out, K * Cin) and multiply once by the (K * Cin, Cout) weight, one large
-  GEMM instead of K small gather-GEMM-scatter passes (what makes it pay on CPU);
+- convolution: gather (rows, K * Cin) and multiply once by the (K * Cin, Cout) weight: large
+  GEMMs instead of K small gather-GEMM-scatter passes (what makes it pay on CPU);
 - max pooling: the running max over offsets (missing neighbours are -inf, i.e. ignored);
 - fixed depthwise filter (the blur): a weighted sum over offsets.
 
@@ -19,25 +19,6 @@ import torch
 def _pad(rows: torch.Tensor, fill: float) -> torch.Tensor:
     """Append the row that missing neighbours (index N_in) read."""
     return torch.cat([rows, rows.new_full((1, rows.shape[1]), fill)])
-
-
-class GatherRows(torch.autograd.Function):
-    """(N_in, C) rows, (N_out, K) table -> (N_out, K, C), zeros for missing neighbours;
-    gradients are summed back per row."""
-
-    @staticmethod
-    def forward(ctx, rows, table):
-        ctx.save_for_backward(table)
-        ctx.num_rows = rows.shape[0]
-        gathered = _pad(rows, 0.).index_select(0, table.reshape(-1))
-        return gathered.view(*table.shape, rows.shape[1])
-
-    @staticmethod
-    def backward(ctx, grad):
-        table, = ctx.saved_tensors
-        grad_rows = grad.new_zeros(ctx.num_rows + 1, grad.shape[-1])
-        grad_rows.index_add_(0, table.reshape(-1), grad.reshape(-1, grad.shape[-1]))
-        return grad_rows[:-1], None
 
 
 class SiteMaxPool(torch.autograd.Function):
