@@ -24,6 +24,7 @@ import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # idle OpenMP threads must not burn budget
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -194,18 +195,23 @@ def run_seed(seed: int, iters: dict, args) -> dict:
 
 
 def plot(results: dict, path: str, title: str):
+    """Mean +- std per method, each seed as a point, one seed's points joined (they are paired:
+    same labelled photos, same initial weights). The y axis is zoomed to the data."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 4))
+    x = range(len(METHODS))
+    for seed_accs in zip(*(results[m]['accuracy'] for m in METHODS)):
+        ax.plot(x, seed_accs, color='lightgray', marker='o', markersize=4, zorder=1)
     for i, method in enumerate(METHODS):
-        accs = results[method]['accuracy']
-        ax.bar(i, statistics.mean(accs), yerr=statistics.pstdev(accs), capsize=6,
-               color=('tab:blue', 'tab:orange', 'tab:gray')[i], alpha=0.8)
-        ax.scatter([i] * len(accs), accs, color='black', s=12, zorder=3)
-    ax.set_xticks(range(len(METHODS)), METHODS)
+        mean, std = mean_std(results[method]['accuracy'])
+        ax.errorbar(i, mean, yerr=std, fmt='s', capsize=6, markersize=8, zorder=2,
+                    color=('tab:blue', 'tab:orange', 'tab:gray')[i])
+    ax.set_xticks(list(x), METHODS)
+    ax.set_xlim(-0.5, len(METHODS) - 0.5)
     ax.set_ylabel('Fashion-MNIST test accuracy (%)')
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title + '\n(squares: mean +- std over seeds; grey: one seed)', fontsize=9)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -233,7 +239,15 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/few_labels')
     parser.add_argument('--out', default='benchmarks/results/few_labels.json')
     parser.add_argument('--plot', default=None, help='PNG path (default: --out with .png)')
+    parser.add_argument('--replot', action='store_true',
+                        help='only redraw the PNG from the JSON at --out')
     args = parser.parse_args(argv)
+    if args.replot:
+        with open(args.out) as f:
+            saved = json.load(f)
+        plot(saved['results'], args.plot or os.path.splitext(args.out)[0] + '.png',
+             saved['title'])
+        return saved['results']
     torch.set_num_threads(args.threads)
     import scott_mm  # noqa: F401  (registers everything)
 
@@ -264,7 +278,8 @@ def main(argv=None):
     print(f'\n{title} (mean +- std over seeds {args.seeds})')
     print_table(table, ['method', 'test top-1 (%)', 'iterations', 'CPU s'])
     write_json(args.out, dict(
-        benchmark='few_labels',
+        benchmark='few_labels', title=title,
+        columns=['method', 'top1_mean', 'top1_std', 'top1_per_seed', 'iterations', 'cpu_s'],
         command=' '.join(['python -m benchmarks.few_labels'] + (argv or sys.argv[1:])),
         budget_cpu_s=args.budget, labels=args.labels, seeds=args.seeds, threads=args.threads,
         backend=args.backend, test_images=args.test_images or 10000,
