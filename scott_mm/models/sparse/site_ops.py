@@ -70,15 +70,19 @@ class SiteConvolution(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         rows, table, kernel = ctx.saved_tensors
-        padded = _pad(rows, 0.)
-        grad_rows = rows.new_zeros(rows.shape[0] + 1, rows.shape[1])
-        grad_kernel = torch.zeros_like(kernel)
+        want_rows, _, want_kernel, _ = ctx.needs_input_grad  # e.g. a frozen tokenizer: neither
+        padded = _pad(rows, 0.) if want_kernel else None
+        grad_rows = rows.new_zeros(rows.shape[0] + 1, rows.shape[1]) if want_rows else None
+        grad_kernel = torch.zeros_like(kernel) if want_kernel else None
         for start in range(0, table.shape[0], ctx.chunk):
             part, g = table[start:start + ctx.chunk], grad[start:start + ctx.chunk]
-            cols = padded.index_select(0, part.reshape(-1)).view(len(part), -1)
-            grad_kernel.addmm_(cols.t(), g)
-            grad_rows.index_add_(0, part.reshape(-1), (g @ kernel.t()).view(-1, rows.shape[1]))
-        return grad_rows[:-1], None, grad_kernel, None
+            if want_kernel:
+                cols = padded.index_select(0, part.reshape(-1)).view(len(part), -1)
+                grad_kernel.addmm_(cols.t(), g)
+            if want_rows:
+                grad_rows.index_add_(0, part.reshape(-1),
+                                     (g @ kernel.t()).view(-1, rows.shape[1]))
+        return grad_rows[:-1] if want_rows else None, None, grad_kernel, None
 
 
 def site_conv(rows: torch.Tensor, table: torch.Tensor, kernel: torch.Tensor,
