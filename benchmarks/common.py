@@ -94,6 +94,15 @@ def run_case_in_subprocess(module: str, case: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run(module, case, label):
+    """``run_case_in_subprocess``, or None (reported) when the case fails."""
+    try:
+        return run_case_in_subprocess(module, case)
+    except RuntimeError as err:  # e.g. no CUDA build of MinkowskiEngine on a GPU host
+        print(f'  {label}: failed: {str(err).splitlines()[-1]}', flush=True)
+        return None
+
+
 def machine() -> dict:
     return dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(), torch=torch.__version__,

@@ -1,6 +1,6 @@
 """One full MIM-JEPA SCOTT-S training step: images/s and peak memory per tokenizer backend.
 
-    python -m benchmarks.pretrain_step [--batch 16] [--img 224] [--repeats 3] [--threads 2]
+    python -m benchmarks.pretrain_step [--batch 16] [--img 224] [--repeats 5] [--threads 2]
 
 The step is the paper's: target encoder (EMA) on view 2, context encoder on the masked view 1
 (blockwise mask, ratio 0.6), predictor, latent loss, backward, AdamW, EMA update. The model is
@@ -15,8 +15,8 @@ the step is dominated by the transformer's matrix products, which both compute i
 import torch
 
 from benchmarks.common import (benchmark_args, machine, median, paired_ratio, peak_memory_mib,
-                               print_table, run_child_case, time_interleaved, write_json)
-from benchmarks.tokenizer import blockwise_masks, run
+                               print_table, run, run_child_case, time_interleaved, write_json)
+from benchmarks.tokenizer import blockwise_masks
 
 AUTHORS_IMG_PER_S = 0.60
 AUTHORS_SIDE_BY_SIDE = (

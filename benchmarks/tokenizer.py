@@ -15,8 +15,7 @@ charged both backends a full-resolution input gradient of conv1 that training ne
 import torch
 
 from benchmarks.common import (benchmark_args, machine, median, paired_ratio, peak_memory_mib,
-                               print_table, run_case_in_subprocess, run_child_case,
-                               time_interleaved, write_json)
+                               print_table, run, run_child_case, time_interleaved, write_json)
 
 RATIOS = (0.0, 0.4, 0.6, 0.75)
 
@@ -51,14 +50,6 @@ def run_case(case: dict) -> dict:
     if case['measure'] == 'memory':
         return dict(case, peak_mib=peak_memory_mib(steps[case['backends'][0]], device))
     return dict(case, times=time_interleaved(steps, case['repeats']))
-
-
-def run(module, case, label):
-    try:
-        return run_case_in_subprocess(module, case)
-    except RuntimeError as err:  # e.g. no CUDA build of MinkowskiEngine on a GPU host
-        print(f'  {label}: failed: {str(err).splitlines()[-1]}', flush=True)
-        return None
 
 
 def main():
