@@ -10,6 +10,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from ...registry import MODELS
 from ..tokenizers.scott_tokenizer import SCOTTTokenizer
+from ..utils.dropout import Dropout
 from ..utils.pos_embed import sincos_2d
 from ..utils.transformer import TransformerStack
 
@@ -61,7 +62,7 @@ class SCOTT(BaseBackbone):
                              persistent=False)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         nn.init.trunc_normal_(self.mask_token, std=1e-6)  # starts as "nothing here", as the authors'
-        self.drop_after_pos = nn.Dropout(drop_rate)
+        self.drop_after_pos = Dropout(drop_rate)
         self.transformer = TransformerStack(embed_dims, self.num_layers,
                                             self.arch_settings['num_heads'], drop_rate,
                                             attn_drop_rate, drop_path_rate)

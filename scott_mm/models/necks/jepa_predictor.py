@@ -11,6 +11,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
+from ..utils.dropout import Dropout
 from ..utils.pos_embed import sincos_2d
 from ..utils.transformer import TransformerStack
 
@@ -32,7 +33,7 @@ class JEPAPredictor(BaseModule):
         self.embed_dims = embed_dims
         self.proj_in = (nn.Identity() if in_channels == embed_dims
                         else nn.Linear(in_channels, embed_dims))
-        self.drop_after_pos = nn.Dropout(drop_rate)
+        self.drop_after_pos = Dropout(drop_rate)
         self.transformer = TransformerStack(embed_dims, num_layers, num_heads, drop_rate,
                                             attn_drop_rate, drop_path_rate)
         with torch.no_grad():  # continue the encoder's depth scaling

@@ -19,6 +19,16 @@ def expand_mask(visible: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(visible[:, None].to(torch.float32), size=tuple(size), mode='nearest')
 
 
+def max_pool_2x2_stride_1(x: torch.Tensor) -> torch.Tensor:
+    """``F.max_pool2d(x, 2, stride=1)``. Without autograd (the target encoder) as two elementwise
+    maxima, rows then columns: the same values, ~3x faster on CPU, where the pooling kernel is the
+    slowest op of the dense tokenizer. Under autograd the pooling kernel's backward is cheaper."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return F.max_pool2d(x, kernel_size=2, stride=1)
+    rows = torch.maximum(x[..., :-1, :], x[..., 1:, :])
+    return torch.maximum(rows[..., :-1], rows[..., 1:])
+
+
 class DenseMaskedBackend:
     """Runs a :class:`SCOTTTokenizer`'s layers densely, re-masking after every layer."""
 
@@ -27,10 +37,10 @@ class DenseMaskedBackend:
     @staticmethod
     def max_blur_pool(tokenizer, x, stride, remask, paper_compat=False):
         if paper_compat:
-            x = F.max_pool2d(x, kernel_size=2, stride=1)  # H -> H-1, as the authors do
+            x = max_pool_2x2_stride_1(x)  # H -> H-1, as the authors do
         else:
             # Post-ReLU values are >= 0, so a zero pad equals "max over existing neighbours".
-            x = F.max_pool2d(F.pad(x, (0, 1, 0, 1)), kernel_size=2, stride=1)
+            x = max_pool_2x2_stride_1(F.pad(x, (0, 1, 0, 1)))
             x = remask(x)
         channels = x.shape[1]
         blur = tokenizer.blur_kernel.to(x.dtype).expand(channels, 1, 3, 3)

@@ -13,6 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 
+from .dropout import Dropout, dropout
+
 
 def swiglu_hidden_dims(embed_dims: int, multiple: int = 128) -> int:
     """8/3 * D rounded to the nearest multiple of 128 (1024 for D=384), as in the authors' code."""
@@ -34,7 +36,12 @@ class SwiGLUFFN(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention without bias; fused SDPA unless the attention map is asked for."""
+    """Multi-head self-attention without bias.
+
+    Fused SDPA, except for training on CPU with attention dropout: SDPA then falls back to its
+    unfused maths anyway, with PyTorch's slow CPU dropout; the same maths written out here uses
+    the cheap mask of :mod:`.dropout`.
+    """
 
     def __init__(self, embed_dims: int, num_heads: int, attn_drop_rate=0., proj_drop_rate=0.):
         super().__init__()
@@ -44,16 +51,23 @@ class Attention(nn.Module):
         self.attn_drop_rate = attn_drop_rate
         self.qkv = nn.Linear(embed_dims, 3 * embed_dims, bias=False)
         self.out_proj = nn.Linear(embed_dims, embed_dims, bias=False)
-        self.proj_drop = nn.Dropout(proj_drop_rate)
+        self.proj_drop = Dropout(proj_drop_rate)
 
     def forward(self, x, return_attention=False):
         B, N, C = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         if return_attention:  # (B, heads, N, N), for visualisation; no dropout
-            return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(dim=-1)
-        x = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop_rate if self.training else 0.)
+            return self.attention_map(q, k)
+        if self.training and self.attn_drop_rate > 0 and x.device.type == 'cpu':
+            x = dropout(self.attention_map(q, k), self.attn_drop_rate) @ v
+        else:
+            x = F.scaled_dot_product_attention(
+                q, k, v, dropout_p=self.attn_drop_rate if self.training else 0.)
         return self.proj_drop(self.out_proj(x.transpose(1, 2).reshape(B, N, C)))
+
+    @staticmethod
+    def attention_map(q, k):
+        return (q * q.shape[-1] ** -0.5 @ k.transpose(-2, -1)).softmax(dim=-1)
 
 
 class TransformerBlock(nn.Module):
