@@ -61,10 +61,13 @@ def peak_memory_mib(step, device: torch.device, calls: int = 2) -> float:
             else peak_rss_mib() - before)
 
 
-def benchmark_args(description: str, repeats: int, out: str):
-    """The arguments every benchmark takes; ``--case`` is the per-case child process."""
+def benchmark_args(description: str, repeats: int, out: str, add_arguments=None):
+    """The arguments every benchmark takes; ``--case`` is the per-case child process.
+    ``add_arguments(parser)`` adds a benchmark's own."""
     import argparse
     parser = argparse.ArgumentParser(description=description)
+    if add_arguments is not None:
+        add_arguments(parser)
     parser.add_argument('--case', help=argparse.SUPPRESS)
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--img', type=int, default=224)

@@ -1,16 +1,17 @@
 """One full MIM-JEPA SCOTT-S training step: images/s and peak memory per tokenizer backend.
 
     python -m benchmarks.pretrain_step [--batch 16] [--img 224] [--repeats 5] [--threads 2]
+                                       [--authors PATH]
 
 The step is the paper's: target encoder (EMA) on view 2, context encoder on the masked view 1
 (blockwise mask, ratio 0.6), predictor, latent loss, backward, AdamW, EMA update. The model is
 built from configs/_base_/models/scott_s_mim_jepa.py, so it is the model users train. Both
 backends run in one process, alternating step by step; ``vs dense`` is the median of the
 per-round time ratios (see benchmarks/common.py); peak memory comes from one process per backend.
-Reference points from DESIGN.md section 3 (2-core machine): the authors' implementation at
-0.60 img/s, mmpretrain's MAE ViT-S/16 at 6.8 img/s. Side by side on torch 2.14.1, the authors'
-SSL step itself ran at 1.57-1.72 img/s here (November 2026), about as fast as our dense backend:
-the step is dominated by the transformer's matrix products, which both compute identically.
+``--authors PATH`` (a checkout of inescopresearch/scott) adds the authors' own step to the same
+alternation (benchmarks/authors_reference.py), so ``speed vs authors`` is measured side by side.
+DESIGN.md section 3 quotes 0.60 img/s for the authors' implementation on a 2-core machine and
+6.8 img/s for mmpretrain's MAE ViT-S/16; the first does not reproduce here (see AUTHORS_NOTE).
 """
 import torch
 
@@ -19,11 +20,10 @@ from benchmarks.common import (benchmark_args, machine, median, paired_ratio, pe
 from benchmarks.tokenizer import blockwise_masks
 
 AUTHORS_IMG_PER_S = 0.60
-AUTHORS_SIDE_BY_SIDE = (
-    "the authors' own MIM-JEPA SSL step (inescopresearch/scott, same shapes, same torch, fp32, "
-    '2 threads) ran at 1.72 and 1.57 img/s on this machine on 2026-11-23, alternating with this '
-    'benchmark (ours then: dense 1.71 / 1.60): the 0.60 img/s reference of DESIGN.md does not '
-    'reproduce on torch 2.14.')
+AUTHORS_NOTE = (
+    "DESIGN.md's 0.60 img/s for the authors' implementation does not reproduce on torch 2.14: "
+    "run with --authors, their SSL step (inescopresearch/scott, same shapes, fp32, 2 threads) "
+    'runs at ~1.6-1.7 img/s on the 2-core machine; see the authors row when present.')
 BACKENDS = ('dense', 'minkowski')
 
 
@@ -38,9 +38,14 @@ def run_case(case: dict) -> dict:
     device = torch.device(case['device'])
     B, grid = case['batch'], (case['img'] // 16, case['img'] // 16)
     views = [torch.randn(B, 3, case['img'], case['img'], device=device) for _ in range(2)]
-    samples = [DataSample().set_mask(m) for m in blockwise_masks(B, grid, 0.6).to(device)]
+    masks = blockwise_masks(B, grid, 0.6).to(device)
+    samples = [DataSample().set_mask(m) for m in masks]
 
     def step_for(backend):
+        if backend == 'authors':
+            from benchmarks.authors_reference import build_authors_step
+            torch.manual_seed(0)
+            return build_authors_step(case['authors'], views, masks)
         cfg = Config.fromfile('configs/_base_/models/scott_s_mim_jepa.py').model
         cfg.backbone.backend = backend
         cfg.backbone.img_size = case['img']
@@ -62,18 +67,22 @@ def run_case(case: dict) -> dict:
 
 
 def main():
+    def add_arguments(parser):
+        parser.add_argument('--authors', metavar='PATH',
+                            help="a checkout of inescopresearch/scott: time the authors' step too")
     args = benchmark_args(__doc__.splitlines()[0], repeats=5,
-                          out='benchmarks/results/pretrain_step.json')
+                          out='benchmarks/results/pretrain_step.json', add_arguments=add_arguments)
     if run_child_case(args, run_case):
         return
 
     rows = []
     for device in ['cpu'] + (['cuda'] if torch.cuda.is_available() else []):
         base = dict(device=device, batch=args.batch, img=args.img, repeats=args.repeats,
-                    threads=args.threads)
+                    threads=args.threads, authors=args.authors)
+        implementations = list(BACKENDS) + (['authors'] if args.authors else [])
         timed = run('benchmarks.pretrain_step',
-                    dict(base, backends=list(BACKENDS), measure='time'), device)
-        for backend in BACKENDS:
+                    dict(base, backends=implementations, measure='time'), device)
+        for backend in implementations:
             memory = run('benchmarks.pretrain_step',
                          dict(base, backends=[backend], measure='memory'),
                          f'{device} {backend} memory')
@@ -82,6 +91,8 @@ def main():
                              img_per_s=args.batch / median(times),
                              ratio_vs_dense=paired_ratio(timed['times'], backend, 'dense')
                              if timed else float('nan'),
+                             speed_vs_authors=1 / paired_ratio(timed['times'], backend, 'authors')
+                             if timed and args.authors else None,
                              peak_mib=memory['peak_mib'] if memory else float('nan')))
             print(f"  {device} {backend}: {rows[-1]['img_per_s']:.2f} img/s", flush=True)
     for r in rows:
@@ -89,17 +100,19 @@ def main():
         r['s/step'] = f"{r['seconds']:.2f}"
         r['peak MiB'] = f"{r['peak_mib']:.0f}"
         r['time vs dense'] = f"{r['ratio_vs_dense']:.2f}x"
-        r["vs authors' 0.60"] = (f"{r['img_per_s'] / AUTHORS_IMG_PER_S:.2f}x"
-                                 if r['device'] == 'cpu' else '-')
+        r['speed vs authors'] = (f"{r['speed_vs_authors']:.2f}x"
+                                 if r['speed_vs_authors'] is not None else '-')
+        r["vs 0.60 img/s"] = (f"{r['img_per_s'] / AUTHORS_IMG_PER_S:.2f}x"
+                              if r['device'] == 'cpu' else '-')
     title = (f'MIM-JEPA SCOTT-S training step, batch {args.batch}, {args.img} px, '
              f'{args.threads} threads, median of {args.repeats} alternating rounds')
     columns = ['device', 'backend', 's/step', 'img/s', 'peak MiB', 'time vs dense',
-               "vs authors' 0.60"]
+               'speed vs authors', 'vs 0.60 img/s']
     print(f'\n{title}')
     print_table(rows, columns)
     write_json(args.out, dict(benchmark='pretrain_step', title=title, columns=columns,
                               machine=machine(), rows=rows, authors_img_per_s=AUTHORS_IMG_PER_S,
-                              note=AUTHORS_SIDE_BY_SIDE))
+                              note=AUTHORS_NOTE))
 
 
 if __name__ == '__main__':

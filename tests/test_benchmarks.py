@@ -27,3 +27,17 @@ def test_tokenizer_case_runs_on_real_backends(measure):
         assert all(len(t) == 2 and min(t) > 0 for t in result['times'].values())
     else:
         assert result['peak_mib'] >= 0
+
+
+def test_pretrain_step_case_times_both_backends_on_the_real_model():
+    from benchmarks.pretrain_step import run_case as step_case
+    case = dict(device='cpu', batch=2, img=64, repeats=1, threads=1, authors=None,
+                measure='time', backends=['dense', 'minkowski'])
+    result = step_case(case)
+    assert all(len(t) == 1 and t[0] > 0 for t in result['times'].values())
+
+
+def test_authors_reference_names_a_wrong_checkout(tmp_path):
+    from benchmarks.authors_reference import build_authors_step
+    with pytest.raises(SystemExit, match='inescopresearch/scott'):
+        build_authors_step(str(tmp_path), views=None, masked=None)

@@ -129,7 +129,8 @@ def benchmark_section(path, rel):
                 if k not in ('benchmark', 'machine', 'rows', 'columns', 'title')
                 and isinstance(v, (int, float, str))}
     if settings:
-        lines.append('Settings: ' + ', '.join(f'{k} {cell(v)}' for k, v in settings.items()) + '.')
+        text = ', '.join(f'{k} {cell(v)}' for k, v in settings.items())
+        lines.append(f"Settings: {text}{'' if text.endswith('.') else '.'}")
     if isinstance(payload.get('title'), str):
         lines.append(payload['title'] + '.')
     return '\n'.join(lines + ['', table(rows, payload.get('columns'))])
