@@ -131,7 +131,7 @@ def fashion_mnist(split: str, seed: int, args, num_labels=None):
                pipeline=[dict(type='PackInputs')])
     if num_labels:
         cfg.update(num_labels=num_labels, label_seed=seed)
-    elif args.test_images:
+    elif split == 'test' and args.test_images:
         cfg.update(indices=args.test_images)
     return DATASETS.build(cfg)
 

@@ -148,3 +148,19 @@ def test_masked_tokenizer_picture_is_the_sparse_computation(tmp_path):
     tokens = result['activations'][-1][0]
     assert (tokens.abs().sum(dim=0)[torch.from_numpy(~mask)] > 0).all()  # every visible token
     assert_picture(out, draw_masked_tokenizer.figure_pixels())
+
+
+def test_masked_tokenizer_picture_loads_a_checkpoint_or_says_what_is_wrong(tmp_path):
+    torch.manual_seed(1)
+    from scott_mm.models.tokenizers.scott_tokenizer import SCOTTTokenizer
+    trained = SCOTTTokenizer(embed_dims=384)
+    good, wrong = str(tmp_path / 'good.pth'), str(tmp_path / 'wrong.pth')
+    torch.save({'state_dict': {f'backbone.tokenizer.{k}': v
+                               for k, v in trained.state_dict().items()}}, good)
+    torch.save({'state_dict': {f'encoder.{k}': v for k, v in trained.state_dict().items()}},
+               wrong)
+    loaded = draw_masked_tokenizer.build_tokenizer('dense', good)
+    assert torch.equal(loaded.conv2.weight, trained.conv2.weight)
+    with pytest.raises(ValueError, match=r"no weights under the prefix 'backbone\.tokenizer\.'"
+                                         r".*\['encoder\.'\]"):
+        draw_masked_tokenizer.build_tokenizer('dense', wrong)

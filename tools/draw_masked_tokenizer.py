@@ -142,11 +142,9 @@ def build_tokenizer(backend, checkpoint=None):
     tokenizer = SCOTTTokenizer(embed_dims=384, patch_size=PATCH, backend=backend)
     if checkpoint:
         import scott_mm  # noqa: F401  (allow-lists mmengine checkpoint objects)
-        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-        state = state.get('state_dict', state)
-        prefix = 'backbone.tokenizer.'
-        tokenizer.load_state_dict({k[len(prefix):]: v for k, v in state.items()
-                                   if k.startswith(prefix)})
+        from scott_mm.evaluation.encoder_checkpoint import load_encoder
+        load_encoder(tokenizer, checkpoint, prefix='backbone.tokenizer.', key='--checkpoint',
+                     prefix_key='the SCOTT-S context encoder of a MIM-JEPA checkpoint')
     return tokenizer.eval()
 
 

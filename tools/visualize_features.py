@@ -47,19 +47,12 @@ def build_backbone(cfg, checkpoint, prefix):
     used (no MinkowskiEngine needed to look at a checkpoint).
     """
     import scott_mm  # noqa: F401  (registers SCOTT, allow-lists mmengine checkpoint objects)
+    from scott_mm.evaluation.encoder_checkpoint import load_encoder
     from scott_mm.registry import MODELS
     backbone_cfg = dict(cfg.model.backbone, backend='dense', out_type='raw', out_indices=-1,
                         final_norm=True, frozen_stages=0, init_cfg=None)
     backbone = MODELS.build(backbone_cfg)
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    state = ckpt.get('state_dict', ckpt)
-    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    if not weights:
-        found = sorted({k.rsplit('.', 1)[0].split('.')[0] + '.' for k in state})
-        raise ValueError(f'visualize_features: no weights under prefix {prefix!r} in '
-                         f'{checkpoint}; it has {found} (MIM-JEPA: backbone. = context '
-                         'encoder, target_encoder.module. = EMA target)')
-    backbone.load_state_dict(weights, strict=True)
+    load_encoder(backbone, checkpoint, prefix, key='checkpoint', prefix_key='--prefix')
     return backbone.eval()
 
 
