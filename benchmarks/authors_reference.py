@@ -32,10 +32,13 @@ def build_authors_step(path: str, views, masked: torch.Tensor):
     if not (Path(path) / 'src' / 'mimjepa.py').is_file():
         raise SystemExit(f'--authors {path}: no src/mimjepa.py there; pass the root of a '
                          'checkout of https://github.com/inescopresearch/scott.')
-    sys.path.insert(0, str(path))
-    from src.models import get_model
-    from src.models.predictor import Predictor
-    from src.optimizer import get_optimizer
+    sys.path.insert(0, str(path))  # their package is called ``src``
+    try:
+        from src.models import get_model
+        from src.models.predictor import Predictor
+        from src.optimizer import get_optimizer
+    finally:
+        sys.path.remove(str(path))
 
     img = views[0].shape[-1]
     # get_model(name, img_size, patch_size, embed_dim, in_channels, depth, num_heads, mlp_ratio,

@@ -22,8 +22,8 @@ from benchmarks.tokenizer import blockwise_masks
 AUTHORS_IMG_PER_S = 0.60
 AUTHORS_NOTE = (
     "DESIGN.md's 0.60 img/s for the authors' implementation does not reproduce on torch 2.14: "
-    "run with --authors, their SSL step (inescopresearch/scott, same shapes, fp32, 2 threads) "
-    'runs at ~1.6-1.7 img/s on the 2-core machine; see the authors row when present.')
+    'with --authors, the authors row is their SSL step (inescopresearch/scott, same shapes, '
+    'fp32, same threads) timed in the same alternation')
 BACKENDS = ('dense', 'minkowski')
 
 

@@ -21,16 +21,27 @@ def test_keep_mask_drops_at_the_requested_rate(p):
     assert abs((~keep).float().mean().item() - q) < 5 * sd
 
 
-def test_keep_mask_has_no_pattern_across_the_three_fields_of_a_word():
-    """Each 64-bit draw feeds three neighbouring elements: every position within a triple, and
-    pairs of neighbours, must behave like independent draws."""
+def test_keep_mask_has_no_pattern_across_the_fields_of_a_word():
+    """Each 64-bit draw feeds three neighbouring elements: each position within a triple, and
+    neighbours within a word and across words, must behave like independent draws."""
     torch.manual_seed(1)
-    keep = bernoulli_keep_mask((300_000, 3), 0.5).float()
-    n = keep.shape[0]
+    p = 0.1
+    q = rounded_drop_probability(p)
+    drop = (~bernoulli_keep_mask((400_000, 3), p)).double()
+    n = drop.shape[0]
     for col in range(3):
-        assert abs(keep[:, col].mean().item() - 0.5) < 5 * (0.25 / n) ** 0.5
-    both = (keep[:, 0] * keep[:, 1]).mean().item()
-    assert abs(both - 0.25) < 5 * (0.25 * 0.75 / n) ** 0.5
+        assert abs(drop[:, col].mean().item() - q) < 5 * (q * (1 - q) / n) ** 0.5
+    pairs = {'fields 0, 1': (drop[:, 0], drop[:, 1]), 'fields 1, 2': (drop[:, 1], drop[:, 2]),
+             'field 2, next word 0': (drop[:-1, 2], drop[1:, 0])}
+    for name, (a, b) in pairs.items():
+        both = (a * b).mean().item()
+        assert abs(both - q * q) < 5 * (q * q * (1 - q * q) / n) ** 0.5, name
+
+
+def test_keep_mask_refuses_probabilities_that_round_to_0_or_1():
+    for p in (0.0, 1e-6, 1.0, 1 - 1e-6):
+        with pytest.raises(ValueError, match='must round into'):
+            bernoulli_keep_mask((4,), p)
 
 
 def test_keep_mask_is_seeded_and_changes_between_draws():
@@ -67,6 +78,16 @@ def test_dropout_is_identity_in_eval_and_at_zero_rate():
     assert module(x) is x
     assert dropout(x, 0.0) is x
     assert torch.equal(dropout(x, 1.0), torch.zeros_like(x))  # the plain path handles p = 1
+    with pytest.raises(ValueError, match='inplace'):
+        Dropout(0.1, inplace=True)
+
+
+def test_tiny_rates_keep_their_exact_probability():
+    """1e-4 would round to 7/65536 (+7%): such rates take F.dropout, whose rate is exact."""
+    torch.manual_seed(0)
+    x = torch.ones(4_000_000)
+    dropped = (dropout(x, 1e-4) == 0).double().mean().item()
+    assert abs(dropped - 1e-4) < 5 * (1e-4 / x.numel()) ** 0.5
 
 
 def test_training_attention_with_dropout_averages_to_the_attention_without_it():
@@ -88,10 +109,39 @@ def test_training_attention_with_dropout_averages_to_the_attention_without_it():
     assert ((draws.mean(0) - reference).abs() < 5 * spread + 1e-6).all()
 
 
-def test_separable_max_pool_equals_max_pool2d():
+def test_training_attention_gradients_follow_the_drawn_mask(monkeypatch):
+    """Input and weight gradients of the written-out CPU path equal plain autograd through
+    softmax(q k^T / sqrt(d)) * mask / (1 - p) @ v with the very mask that was drawn."""
+    from scott_mm.models.utils import dropout as dropout_module
+    drawn = []
+
+    def recording(*args, **kwargs):
+        drawn.append(bernoulli_keep_mask(*args, **kwargs))
+        return drawn[-1]
+    monkeypatch.setattr(dropout_module, 'bernoulli_keep_mask', recording)
     torch.manual_seed(0)
-    x = torch.randn(2, 5, 13, 10)
+    attn = Attention(embed_dims=16, num_heads=2, attn_drop_rate=0.3).double().train()
+    x = torch.randn(2, 9, 16, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 9, 16, dtype=torch.float64)
+    attn(x).backward(g)
+    ours = (x.grad.clone(), attn.qkv.weight.grad.clone())
+    x.grad, attn.qkv.weight.grad, attn.out_proj.weight.grad = None, None, None
+
+    B, N, C = x.shape
+    q, k, v = attn.qkv(x).view(B, N, 3, 2, -1).permute(2, 0, 3, 1, 4)
+    weights = (q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5).softmax(-1)
+    weights = weights * drawn[0] / (1 - rounded_drop_probability(0.3))
+    out = attn.out_proj((weights @ v).transpose(1, 2).reshape(B, N, C))
+    out.backward(g)
+    assert len(drawn) == 1 and drawn[0].shape == (2, 2, 9, 9)
+    assert torch.allclose(ours[0], x.grad) and torch.allclose(ours[1], attn.qkv.weight.grad)
+
+
+def test_separable_max_pool_equals_max_pool2d():
+    """Without autograd (the target encoder's path), including ties and strided inputs."""
+    torch.manual_seed(0)
+    x = torch.relu(torch.randn(2, 5, 13, 10)).round()  # many ties
+    strided = torch.randn(2, 10, 13, 5).transpose(1, 3)
     with torch.no_grad():
-        assert torch.equal(max_pool_2x2_stride_1(x), F.max_pool2d(x, 2, stride=1))
-    x.requires_grad_(True)
-    assert torch.equal(max_pool_2x2_stride_1(x), F.max_pool2d(x, 2, stride=1))
+        for t in (x, strided, F.pad(x, (0, 1, 0, 1))):
+            assert torch.equal(max_pool_2x2_stride_1(t), F.max_pool2d(t, 2, stride=1))

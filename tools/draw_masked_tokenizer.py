@@ -144,7 +144,10 @@ def build_tokenizer(backend, checkpoint=None):
         import scott_mm  # noqa: F401  (allow-lists mmengine checkpoint objects)
         from scott_mm.evaluation.encoder_checkpoint import load_encoder
         load_encoder(tokenizer, checkpoint, prefix='backbone.tokenizer.', key='--checkpoint',
-                     prefix_key='the SCOTT-S context encoder of a MIM-JEPA checkpoint')
+                     prefix_key='fixed', how='pass --checkpoint PATH with a MIM-JEPA SCOTT-S '
+                     'checkpoint, or leave it out for random weights',
+                     prefix_how="This tool draws the context encoder's tokenizer of a MIM-JEPA "
+                     'SCOTT-S checkpoint (keys backbone.tokenizer.*).')
     return tokenizer.eval()
 
 

@@ -52,7 +52,9 @@ def build_backbone(cfg, checkpoint, prefix):
     backbone_cfg = dict(cfg.model.backbone, backend='dense', out_type='raw', out_indices=-1,
                         final_norm=True, frozen_stages=0, init_cfg=None)
     backbone = MODELS.build(backbone_cfg)
-    load_encoder(backbone, checkpoint, prefix, key='checkpoint', prefix_key='--prefix')
+    load_encoder(backbone, checkpoint, prefix, key='checkpoint', prefix_key='--prefix',
+                 how='pass a MIM-JEPA checkpoint file as the second argument, e.g. '
+                     '"$(cat work_dirs/<run>/last_checkpoint)"')
     return backbone.eval()
 
 

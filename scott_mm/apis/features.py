@@ -51,7 +51,9 @@ def load_encoder_from_config(config, checkpoint: Optional[str] = None, prefix='b
                         init_cfg=None)
     backbone = MODELS.build(backbone_cfg)
     if checkpoint is not None:
-        load_encoder(backbone, checkpoint, prefix, key='checkpoint', prefix_key='prefix')
+        load_encoder(backbone, checkpoint, prefix, key='checkpoint', prefix_key='prefix',
+                     how='pass checkpoint=PATH, a MIM-JEPA checkpoint file, or None for an '
+                         'untrained encoder')
     norm = cfg.model.get('data_preprocessor') or {}
     preprocessor = MODELS.build(dict(
         type='ClsDataPreprocessor', mean=norm.get('mean', IMAGENET_NORM['mean']),

@@ -6,7 +6,7 @@ the backbone (wrong prefix, other arch) only logs a warning, and the probe then 
 here first, with a message that names the config key and what to pass.
 """
 import os.path as osp
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -30,10 +30,12 @@ def _prefix_help() -> str:
     return ', '.join(f"'{p}' ({what})" for p, what in ENCODER_PREFIXES.items())
 
 
-def read_state_dict(checkpoint, key: str = CHECKPOINT_KEY) -> Dict[str, torch.Tensor]:
-    """The ``state_dict`` of a local checkpoint file (mmengine format or a bare state dict)."""
-    how = (f'pass --cfg-options {key}=PATH with a MIM-JEPA checkpoint, e.g. '
-           'work_dirs/<pretraining run>/epoch_300.pth')
+def read_state_dict(checkpoint, key: str = CHECKPOINT_KEY,
+                    how: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """The ``state_dict`` of a local checkpoint file (mmengine format or a bare state dict).
+    ``key`` names the setting in errors, ``how`` says how to set it (default: for a config key)."""
+    how = how or (f'pass --cfg-options {key}=PATH with a MIM-JEPA checkpoint, e.g. '
+                  'work_dirs/<pretraining run>/epoch_300.pth')
     if checkpoint is None or checkpoint == '':
         raise EncoderCheckpointError(f'{key} is not set: {how}. For the untrained-encoder '
                                      'baseline pass model.backbone.init_cfg=None instead.')
@@ -51,16 +53,16 @@ def read_state_dict(checkpoint, key: str = CHECKPOINT_KEY) -> Dict[str, torch.Te
 
 
 def select_encoder_weights(state: Dict[str, torch.Tensor], prefix: str, backbone: nn.Module,
-                           source: str = 'the checkpoint',
-                           prefix_key: str = PREFIX_KEY) -> Dict[str, torch.Tensor]:
+                           source: str = 'the checkpoint', prefix_key: str = PREFIX_KEY,
+                           prefix_how: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """The entries of ``state`` under ``prefix``, prefix removed, checked to fit ``backbone``
-    exactly (same keys, same shapes)."""
+    exactly (same keys, same shapes). ``prefix_how``: what to do about a wrong prefix."""
     picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if not picked:
         tops = sorted({k.split('.')[0] + '.' for k in state})
         raise EncoderCheckpointError(
             f'{source} has no weights under the prefix {prefix!r} ({prefix_key}); its keys start '
-            f'with {tops[:8]}. Use {_prefix_help()}.')
+            f'with {tops[:8]}. {prefix_how or f"Use {_prefix_help()}."}')
     expected = backbone.state_dict()
     missing = sorted(set(expected) - set(picked))
     unexpected = sorted(set(picked) - set(expected))
@@ -77,12 +79,14 @@ def select_encoder_weights(state: Dict[str, torch.Tensor], prefix: str, backbone
 
 
 def load_encoder(backbone: nn.Module, checkpoint, prefix: str = 'backbone.',
-                 key: str = CHECKPOINT_KEY, prefix_key: str = PREFIX_KEY) -> nn.Module:
+                 key: str = CHECKPOINT_KEY, prefix_key: str = PREFIX_KEY,
+                 how: Optional[str] = None, prefix_how: Optional[str] = None) -> nn.Module:
     """Load ``checkpoint``'s weights under ``prefix`` into ``backbone`` strictly; ``key`` and
-    ``prefix_key`` name the settings in error messages."""
-    state = read_state_dict(checkpoint, key)
+    ``prefix_key`` name the settings in error messages, ``how`` and ``prefix_how`` say what to do
+    (defaults: for config keys)."""
+    state = read_state_dict(checkpoint, key, how)
     weights = select_encoder_weights(state, prefix, backbone, source=repr(checkpoint),
-                                     prefix_key=prefix_key)
+                                     prefix_key=prefix_key, prefix_how=prefix_how)
     backbone.load_state_dict(weights, strict=True)
     return backbone
 

@@ -67,7 +67,10 @@ class Attention(nn.Module):
 
     @staticmethod
     def attention_map(q, k):
-        return (q * q.shape[-1] ** -0.5 @ k.transpose(-2, -1)).softmax(dim=-1)
+        """softmax(q k^T / sqrt(d)), the softmax in fp32 (as SDPA) under half-precision autocast."""
+        scores = q * q.shape[-1] ** -0.5 @ k.transpose(-2, -1)
+        at_least_fp32 = torch.promote_types(scores.dtype, torch.float32)
+        return scores.softmax(dim=-1, dtype=at_least_fp32).to(scores.dtype)
 
 
 class TransformerBlock(nn.Module):
