@@ -145,3 +145,17 @@ def test_separable_max_pool_equals_max_pool2d():
     with torch.no_grad():
         for t in (x, strided, F.pad(x, (0, 1, 0, 1))):
             assert torch.equal(max_pool_2x2_stride_1(t), F.max_pool2d(t, 2, stride=1))
+
+
+def test_training_attention_under_bf16_autocast_matches_fp32():
+    """The `--amp` path on CPU: same seed, same dropout mask; bf16 matmuls, fp32 softmax."""
+    torch.manual_seed(0)
+    attn = Attention(embed_dims=32, num_heads=4, attn_drop_rate=0.1).train()
+    x = torch.randn(2, 16, 32)
+    torch.manual_seed(1)
+    reference = attn(x)
+    torch.manual_seed(1)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = attn(x)
+    assert out.dtype == torch.bfloat16
+    assert torch.allclose(out.float(), reference, atol=0.02, rtol=0.05)

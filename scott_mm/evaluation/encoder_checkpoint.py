@@ -34,11 +34,13 @@ def read_state_dict(checkpoint, key: str = CHECKPOINT_KEY,
                     how: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """The ``state_dict`` of a local checkpoint file (mmengine format or a bare state dict).
     ``key`` names the setting in errors, ``how`` says how to set it (default: for a config key)."""
-    how = how or (f'pass --cfg-options {key}=PATH with a MIM-JEPA checkpoint, e.g. '
-                  'work_dirs/<pretraining run>/epoch_300.pth')
+    baseline = ''
+    if how is None:
+        how = (f'pass --cfg-options {key}=PATH with a MIM-JEPA checkpoint, e.g. '
+               'work_dirs/<pretraining run>/epoch_300.pth')
+        baseline = ' For the untrained-encoder baseline pass model.backbone.init_cfg=None instead.'
     if checkpoint is None or checkpoint == '':
-        raise EncoderCheckpointError(f'{key} is not set: {how}. For the untrained-encoder '
-                                     'baseline pass model.backbone.init_cfg=None instead.')
+        raise EncoderCheckpointError(f'{key} is not set: {how}.{baseline}')
     if not isinstance(checkpoint, (str, bytes)) or not osp.isfile(checkpoint):
         raise EncoderCheckpointError(f'{key}={checkpoint!r} is not a file: {how}.')
     try:
