@@ -57,7 +57,9 @@ def build_authors_step(path: str, views, masked: torch.Tensor):
     momentum = 0.996
 
     def step():
-        context.train(), predictor.train(), target.eval()
+        context.train()
+        predictor.train()
+        target.eval()
         with torch.no_grad():
             targets = target(views[1], masks=None)
             targets = F.layer_norm(targets, targets.shape[-1:])

@@ -106,6 +106,23 @@ def run(module, case, label):
         return None
 
 
+def measure_backends(module: str, case: dict, backends: list, label: str) -> list:
+    """One row per backend: ``backends`` timed alternately in one subprocess (``all_seconds``,
+    median ``seconds``, ``ratio_vs_dense`` paired per round), then each one's ``peak_mib`` in
+    its own subprocess. Failed cases give NaN (and are reported)."""
+    timed = run(module, dict(case, backends=backends, measure='time'), label)
+    rows = []
+    for backend in backends:
+        memory = run(module, dict(case, backends=[backend], measure='memory'),
+                     f'{label} {backend} memory')
+        times = timed['times'][backend] if timed else [float('nan')]
+        rows.append(dict(case, backend=backend, all_seconds=times, seconds=median(times),
+                         ratio_vs_dense=paired_ratio(timed['times'], backend, 'dense')
+                         if timed else float('nan'),
+                         peak_mib=memory['peak_mib'] if memory else float('nan')))
+    return rows
+
+
 def machine() -> dict:
     return dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(), torch=torch.__version__,

@@ -15,8 +15,9 @@ DESIGN.md section 3 quotes 0.60 img/s for the authors' implementation on a 2-cor
 """
 import torch
 
-from benchmarks.common import (benchmark_args, machine, median, paired_ratio, peak_memory_mib,
-                               print_table, run, run_child_case, time_interleaved, write_json)
+from benchmarks.common import (benchmark_args, machine, measure_backends, paired_ratio,
+                               peak_memory_mib, print_table, run_child_case, time_interleaved,
+                               write_json)
 from benchmarks.tokenizer import blockwise_masks
 
 AUTHORS_IMG_PER_S = 0.60
@@ -80,21 +81,14 @@ def main():
         base = dict(device=device, batch=args.batch, img=args.img, repeats=args.repeats,
                     threads=args.threads, authors=args.authors)
         implementations = list(BACKENDS) + (['authors'] if args.authors else [])
-        timed = run('benchmarks.pretrain_step',
-                    dict(base, backends=implementations, measure='time'), device)
-        for backend in implementations:
-            memory = run('benchmarks.pretrain_step',
-                         dict(base, backends=[backend], measure='memory'),
-                         f'{device} {backend} memory')
-            times = timed['times'][backend] if timed else [float('nan')]
-            rows.append(dict(base, backend=backend, all_seconds=times, seconds=median(times),
-                             img_per_s=args.batch / median(times),
-                             ratio_vs_dense=paired_ratio(timed['times'], backend, 'dense')
-                             if timed else float('nan'),
-                             speed_vs_authors=1 / paired_ratio(timed['times'], backend, 'authors')
-                             if timed and args.authors else None,
-                             peak_mib=memory['peak_mib'] if memory else float('nan')))
-            print(f"  {device} {backend}: {rows[-1]['img_per_s']:.2f} img/s", flush=True)
+        measured = measure_backends('benchmarks.pretrain_step', base, implementations, device)
+        times = {row['backend']: row['all_seconds'] for row in measured}
+        for row in measured:
+            row['img_per_s'] = args.batch / row['seconds']
+            row['speed_vs_authors'] = (1 / paired_ratio(times, row['backend'], 'authors')
+                                       if args.authors else None)
+            print(f"  {device} {row['backend']}: {row['img_per_s']:.2f} img/s", flush=True)
+        rows += measured
     for r in rows:
         r['img/s'] = f"{r['img_per_s']:.2f}"
         r['s/step'] = f"{r['seconds']:.2f}"

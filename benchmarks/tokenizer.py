@@ -14,8 +14,8 @@ charged both backends a full-resolution input gradient of conv1 that training ne
 """
 import torch
 
-from benchmarks.common import (benchmark_args, machine, median, paired_ratio, peak_memory_mib,
-                               print_table, run, run_child_case, time_interleaved, write_json)
+from benchmarks.common import (benchmark_args, machine, measure_backends, peak_memory_mib,
+                               print_table, run_child_case, time_interleaved, write_json)
 
 RATIOS = (0.0, 0.4, 0.6, 0.75)
 
@@ -64,22 +64,11 @@ def main():
                     threads=args.threads)
         for ratio in (None, ) + RATIOS:
             backends = ['dense'] if ratio is None else ['dense', 'minkowski']
-            timed = run('benchmarks.tokenizer',
-                        dict(base, ratio=ratio, backends=backends, measure='time'),
-                        f'{device} ratio={ratio}')
-            for backend in backends:
-                memory = run('benchmarks.tokenizer', dict(base, ratio=ratio, backends=[backend],
-                                                          measure='memory'),
-                             f'{device} {backend} ratio={ratio} memory')
-                times = timed['times'][backend] if timed else [float('nan')]
-                rows.append(dict(
-                    base, backend=backend, ratio=ratio, all_seconds=times,
-                    seconds=median(times),
-                    ratio_vs_dense=paired_ratio(timed['times'], backend, 'dense')
-                    if timed else float('nan'),
-                    peak_mib=memory['peak_mib'] if memory else float('nan')))
-                print(f"  {device} {backend:<9} ratio={ratio}: {rows[-1]['seconds']:.3f} s, "
-                      f"{rows[-1]['ratio_vs_dense']:.2f}x dense", flush=True)
+            for row in measure_backends('benchmarks.tokenizer', dict(base, ratio=ratio),
+                                        backends, f'{device} ratio={ratio}'):
+                rows.append(row)
+                print(f"  {device} {row['backend']:<9} ratio={ratio}: {row['seconds']:.3f} s, "
+                      f"{row['ratio_vs_dense']:.2f}x dense", flush=True)
 
     for r in rows:
         r['vs dense'] = f"{r['ratio_vs_dense']:.2f}x"

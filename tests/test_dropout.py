@@ -3,7 +3,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from scott_mm.models.sparse.dense import max_pool_2x2_stride_1
 from scott_mm.models.utils.dropout import (Dropout, bernoulli_keep_mask, dropout,
                                            rounded_drop_probability)
 from scott_mm.models.utils.transformer import Attention
@@ -135,16 +134,6 @@ def test_training_attention_gradients_follow_the_drawn_mask(monkeypatch):
     out.backward(g)
     assert len(drawn) == 1 and drawn[0].shape == (2, 2, 9, 9)
     assert torch.allclose(ours[0], x.grad) and torch.allclose(ours[1], attn.qkv.weight.grad)
-
-
-def test_separable_max_pool_equals_max_pool2d():
-    """Without autograd (the target encoder's path), including ties and strided inputs."""
-    torch.manual_seed(0)
-    x = torch.relu(torch.randn(2, 5, 13, 10)).round()  # many ties
-    strided = torch.randn(2, 10, 13, 5).transpose(1, 3)
-    with torch.no_grad():
-        for t in (x, strided, F.pad(x, (0, 1, 0, 1))):
-            assert torch.equal(max_pool_2x2_stride_1(t), F.max_pool2d(t, 2, stride=1))
 
 
 def test_training_attention_under_bf16_autocast_matches_fp32():

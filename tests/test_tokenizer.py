@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from scott_mm.models.sparse.dense import max_pool_2x2_stride_1
 from scott_mm.models.tokenizers.scott_tokenizer import SCOTTTokenizer
 
 BACKENDS = ['dense', 'minkowski']
@@ -135,3 +136,13 @@ def test_bad_arguments_name_the_key(bad, match):
 def test_image_not_divisible_by_patch_size():
     with pytest.raises(ValueError, match='not divisible by the patch size 16'):
         make_tokenizer('dense')(torch.randn(1, 3, 60, 64))
+
+
+def test_separable_max_pool_equals_max_pool2d():
+    """Without autograd (the target encoder's path), including ties and strided inputs."""
+    torch.manual_seed(0)
+    x = torch.relu(torch.randn(2, 5, 13, 10)).round()  # many ties
+    strided = torch.randn(2, 10, 13, 5).transpose(1, 3)
+    with torch.no_grad():
+        for t in (x, strided, F.pad(x, (0, 1, 0, 1))):
+            assert torch.equal(max_pool_2x2_stride_1(t), F.max_pool2d(t, 2, stride=1))
