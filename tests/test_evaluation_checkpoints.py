@@ -114,7 +114,7 @@ def test_no_weights_under_the_prefix_lists_what_is_there(ckpt):
 
 def test_weights_that_do_not_fit_the_backbone(ckpt):
     state = read_state_dict(ckpt)
-    wider = r'shape \(\d+\).*tokenizer.conv2.weight: checkpoint \(32, 64, 7, 7\) vs backbone \(48'
+    wider = r'shape \(\d+\).*tokenizer.conv2.weight: checkpoint \(32, 64, 3, 3\) vs backbone \(48'
     with pytest.raises(EncoderCheckpointError, match=wider):
         select_encoder_weights(state, 'backbone.', tiny_backbone(embed_dims=48))
     with pytest.raises(EncoderCheckpointError, match=r'missing \(\d+\).*blocks\.1\.'):

@@ -56,9 +56,9 @@ def test_loss_is_finite_and_decreases(fresh_message_hub):
     model = tiny_jepa()
     optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
     inputs, samples = real_batch()
-    fresh_message_hub.update_info('max_iters', 20)
+    fresh_message_hub.update_info('max_iters', 30)
     losses = []
-    for i in range(20):
+    for i in range(30):
         fresh_message_hub.update_info('iter', i)  # as the Runner does
         out = model.loss(inputs, samples)
         optim.zero_grad()

@@ -30,6 +30,25 @@ def ckpt(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
+def ckpt16(ckpt, tmp_path_factory):
+    """The demo checkpoint with patch-16 tokenizers, for the paper-layout configs (the demo's
+    patch-4 tokenizer has 3x3 convolutions, the paper's 7x7)."""
+    from scott_mm.models.tokenizers.scott_tokenizer import SCOTTTokenizer
+    state = torch.load(ckpt, map_location='cpu')
+    torch.manual_seed(0)
+    tokenizer = SCOTTTokenizer(embed_dims=TINY['embed_dims'], backend='dense').state_dict()
+    for key in [k for k in state['state_dict'] if '.tokenizer.' in k]:
+        state['state_dict'][key] = tokenizer[key.split('.tokenizer.')[1]].clone()
+    path = str(tmp_path_factory.mktemp('jepa_patch16') / 'epoch_1.pth')
+    torch.save(state, path)
+    return path
+
+
+def checkpoint_for(name, ckpt, ckpt16):
+    return ckpt if name.endswith('demo') else ckpt16
+
+
+@pytest.fixture(scope='module')
 def roots(tmp_path_factory):
     """Miniature Flowers / Pets / ImageNet-100 trees of real photos; Fashion-MNIST is real."""
     base = tmp_path_factory.mktemp('eval_data')
@@ -97,7 +116,8 @@ def test_splits_are_honest_and_probes_frozen():
 
 
 @pytest.mark.parametrize('name', TRAINED)
-def test_trains_a_few_iterations_then_tests(name, ckpt, roots, tmp_path):
+def test_trains_a_few_iterations_then_tests(name, ckpt, ckpt16, roots, tmp_path):
+    ckpt = checkpoint_for(name, ckpt, ckpt16)
     cfg = tiny_config(name, roots[name.rsplit('_', 1)[1]], tmp_path,
                       checkpoint=ckpt, prefix='backbone.')
     runner = build_runner(cfg)
@@ -120,7 +140,9 @@ def test_trains_a_few_iterations_then_tests(name, ckpt, roots, tmp_path):
 
 
 @pytest.mark.parametrize('name', KNN)
-def test_knn_config_evaluates_a_pretraining_checkpoint(name, ckpt, roots, tmp_path, monkeypatch):
+def test_knn_config_evaluates_a_pretraining_checkpoint(name, ckpt, ckpt16, roots, tmp_path,
+                                                      monkeypatch):
+    ckpt = checkpoint_for(name, ckpt, ckpt16)
     from scott_mm.evaluation import KNNClassifier
     calls = []
     build_bank = KNNClassifier.build_bank

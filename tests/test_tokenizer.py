@@ -1,11 +1,15 @@
-"""The SCOTT tokenizer: sparse and masked-dense backends compute the same function."""
+"""The SCOTT tokenizer: sparse and masked-dense backends compute the same function, and every
+layout keeps tokens local (receptive field ~4 patches)."""
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from scott_mm.datasets.transforms.masking import BlockwiseMaskGenerator
 from scott_mm.models.sparse.dense import max_pool_2x2_stride_1
-from scott_mm.models.tokenizers.scott_tokenizer import SCOTTTokenizer
+from scott_mm.models.tokenizers.scott_tokenizer import LAYOUTS, SCOTTTokenizer, TokenizerLayout
+from tests.data_utils import PHOTOS, photo
 
 BACKENDS = ['dense', 'minkowski']
 
@@ -34,7 +38,8 @@ def masks_for(grid, batch, generator):
     return torch.cat([random, none_masked, single_visible])
 
 
-@pytest.mark.parametrize('patch_size,image', [(16, 64), (16, 96), (8, 32), (4, 32)])
+@pytest.mark.parametrize('patch_size,image', [(16, 64), (16, 96), (8, 32), (8, 48), (4, 32),
+                                              (4, 24)])
 def test_backends_agree_on_features_and_gradients(patch_size, image):
     g = torch.Generator().manual_seed(patch_size + image)
     dense, sparse = twin_tokenizers(patch_size)
@@ -95,21 +100,104 @@ def test_sparse_backend_is_repeatable_bit_for_bit_with_several_threads():
 
 def plain_stack(tok, paper_compat=False):
     """The same tokenizer written as an ordinary nn.Sequential of torch layers."""
-    blur = nn.Conv2d(tok.embed_dims, tok.embed_dims, 3, 2, 1, groups=tok.embed_dims, bias=False)
-    blur1 = nn.Conv2d(tok.conv1.out_channels, tok.conv1.out_channels, 3, 2, 1,
-                      groups=tok.conv1.out_channels, bias=False)
-    for b in (blur, blur1):
-        b.weight.data[:] = torch.tensor([[1., 2., 1.], [2., 4., 2.], [1., 2., 1.]]) / 16
+    def blur(channels, stride):
+        conv = nn.Conv2d(channels, channels, 3, stride, 1, groups=channels, bias=False)
+        conv.weight.data[:] = torch.tensor([[1., 2., 1.], [2., 4., 2.], [1., 2., 1.]]) / 16
+        return conv
+
     pad = nn.Identity() if paper_compat else nn.ZeroPad2d((0, 1, 0, 1))
-    return nn.Sequential(tok.conv1, nn.ReLU(), pad, nn.MaxPool2d(2, 1), blur1,
-                         tok.conv2, nn.ReLU(), pad, nn.MaxPool2d(2, 1), blur)
+    return nn.Sequential(tok.conv1, nn.ReLU(), pad, nn.MaxPool2d(2, 1),
+                         blur(tok.conv1.out_channels, tok.layout.pool1_stride),
+                         tok.conv2, nn.ReLU(), pad, nn.MaxPool2d(2, 1),
+                         blur(tok.embed_dims, tok.layout.pool2_stride))
 
 
+@pytest.mark.parametrize('patch_size', sorted(LAYOUTS))
 @pytest.mark.parametrize('backend', BACKENDS)
-def test_no_mask_is_the_plain_dense_stack(backend):
-    tok = make_tokenizer(backend)
+def test_no_mask_is_the_plain_dense_stack(backend, patch_size):
+    tok = make_tokenizer(backend, patch_size)
     x = torch.randn(2, 3, 64, 64)
     torch.testing.assert_close(tok(x), plain_stack(tok)(x))
+
+
+def test_patch_16_is_the_papers_layout():
+    """conv7x7/s2 -> MaxBlurPool/s2 -> conv7x7/s2 -> MaxBlurPool/s2: paper checkpoints still fit."""
+    tok = SCOTTTokenizer(embed_dims=384, backend='dense')
+    assert tok.strides == (2, 2, 2, 2)
+    assert {k: tuple(v.shape) for k, v in tok.state_dict().items()} == {
+        'conv1.weight': (64, 3, 7, 7), 'conv2.weight': (384, 64, 7, 7)}
+    for conv in (tok.conv1, tok.conv2):
+        assert (conv.stride, conv.padding, conv.bias) == ((2, 2), (3, 3), None)
+
+
+#: The receptive field of one token, in pixels (see LAYOUTS in scott_tokenizer.py).
+RECEPTIVE_FIELD = {16: 61, 8: 29, 4: 16}
+
+
+@pytest.mark.parametrize('patch_size', sorted(LAYOUTS))
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_receptive_field_is_the_documented_window(backend, patch_size):
+    """A token's input gradient is non-zero exactly on its documented window (~4 patches)."""
+    layout = LAYOUTS[patch_size]
+    first, size = layout.receptive_window()
+    assert size == layout.receptive_field == RECEPTIVE_FIELD[patch_size]
+    assert all(k % 2 for k in (layout.conv1_kernel, layout.conv2_kernel))  # centred: pad k // 2
+    grid = 5
+    tok = make_tokenizer(backend, patch_size)
+    x = torch.randn(2, 3, grid * patch_size, grid * patch_size, requires_grad=True)
+    out = tok(x, torch.zeros(2, grid, grid, dtype=torch.bool))  # all visible: the masked path
+    out[:, :, 2, 2].sum().backward()
+    rows, cols = (x.grad.abs().sum((0, 1)) > 0).nonzero().unbind(1)
+    start = 2 * patch_size + first
+    assert (rows.min(), rows.max()) == (start, start + size - 1)
+    assert (cols.min(), cols.max()) == (start, start + size - 1)
+
+
+#: Image size per patch size for the locality tests: the paper's 224 px, and the small-image
+#: settings (8x8 tokens) that patch 8 and 4 are for.
+LOCALITY_IMAGE = {16: 224, 8: 64, 4: 32}
+
+
+def photo_batch(size, n=16):
+    """n crops of scikit-image's bundled photos, normalised with ImageNet's statistics."""
+    images = np.stack([photo(PHOTOS[i % len(PHOTOS)], variant=i, size=size) for i in range(n)])
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+    return (x - torch.tensor([123.7, 116.3, 103.5]).view(3, 1, 1)) / 58
+
+
+@torch.no_grad()
+def visible_token_cosine(model, size, patch_size, tokens):
+    """Mean cosine similarity of the visible tokens computed with and without a blockwise mask
+    (ratio 0.6, the paper's) on real photos: 1 when hiding patches does not change what the
+    visible ones say. ``tokens`` turns the model's output into (B, N, D)."""
+    x = photo_batch(size)
+    generator = BlockwiseMaskGenerator(input_size=size // patch_size, mask_ratio=0.6, seed=0)
+    mask = torch.stack([torch.from_numpy(generator({})['mask']) for _ in range(len(x))])
+    cosine = F.cosine_similarity(tokens(model(x)), tokens(model(x, mask)), dim=-1)
+    return cosine[~mask.flatten(1)].mean().item()
+
+
+def tokenizer_tokens(feats):
+    return feats.flatten(2).transpose(1, 2)
+
+
+@pytest.mark.parametrize('patch_size', sorted(LAYOUTS))
+def test_hidden_patches_barely_change_visible_tokens(patch_size):
+    """Locality: a visible token depends mostly on its own patch and its neighbours (paper layout
+    at 224 px: 0.98), so masked targets cannot be computed from visible pixels."""
+    torch.manual_seed(0)
+    tok = SCOTTTokenizer(embed_dims=128, patch_size=patch_size, backend='dense')
+    assert visible_token_cosine(tok, LOCALITY_IMAGE[patch_size], patch_size,
+                                tokenizer_tokens) >= 0.97
+
+
+def test_locality_test_catches_a_tokenizer_that_sees_the_whole_image(monkeypatch):
+    """The old patch-4 layout (the paper's minus its last two downsamplings, RF 49 px on 32 px
+    images): visible tokens change with the mask (cosine ~0.90)."""
+    monkeypatch.setitem(LAYOUTS, 4, TokenizerLayout(7, 2, 2, 7, 1, 1))
+    torch.manual_seed(0)
+    tok = SCOTTTokenizer(embed_dims=128, patch_size=4, backend='dense')
+    assert visible_token_cosine(tok, 32, 4, tokenizer_tokens) < 0.93
 
 
 def test_paper_compat_reproduces_the_authors_unpadded_max_pool():
@@ -127,6 +215,7 @@ def test_paper_compat_reproduces_the_authors_unpadded_max_pool():
     (dict(patch_size=12), 'patch_size=12'),
     (dict(backend='cuda_sparse'), "Unknown tokenizer backend 'cuda_sparse'"),
     (dict(backend='minkowski', paper_compat=True), "paper_compat=True needs backend='dense'"),
+    (dict(backend='dense', paper_compat=True, patch_size=4), 'patch-16 layout only'),
 ])
 def test_bad_arguments_name_the_key(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -76,7 +76,9 @@ def select_encoder_weights(state: Dict[str, torch.Tensor], prefix: str, backbone
         raise EncoderCheckpointError(
             f'the weights under {prefix!r} in {source} do not fit the config\'s backbone '
             f'({type(backbone).__name__}); ' + '; '.join(problems) + '. The backbone settings '
-            '(arch, in_channels, stem_channels) must match the pretraining config.')
+            '(arch, in_channels, stem_channels, patch_size) must match the pretraining config; '
+            'the patch-8 and patch-4 tokenizer layouts changed with issue 15, so older '
+            'checkpoints of those layouts need pretraining again.')
     return picked
 
 

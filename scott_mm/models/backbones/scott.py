@@ -23,7 +23,10 @@ class SCOTT(BaseBackbone):
         arch: a key of ``arch_zoo`` ('tiny', 'small' = the paper's SCOTT-S, 'base') or a dict
             with ``embed_dims``, ``num_layers`` and ``num_heads``.
         img_size: default input size (int or (H, W)); other sizes work, positions are recomputed.
-        patch_size: tokenizer stride (16; 8 or 4 give a finer grid for 32-112 px images).
+        patch_size: tokenizer stride: 16 is the paper's layout; 8 or 4 give a finer grid for
+            32-112 px images, with 3x3 convolutions so a token still sees ~4 patches, not the
+            whole image (``LAYOUTS`` in scott_tokenizer.py; their shapes changed: older
+            patch-8/4 checkpoints do not load).
         backend: 'minkowski' (visible sites only) or 'dense' (masked dense emulation); both compute
             the same function with the same parameters.
         out_type: 'raw' (B, N, D) tokens, 'featmap' (B, D, h, w), or 'avg_featmap' (B, D).

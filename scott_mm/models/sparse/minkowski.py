@@ -52,7 +52,9 @@ class SparseLevels:
 
     def step(self, kernel_size: int, stride: int) -> torch.Tensor:
         """Move to the next resolution (``stride`` 1: the same sites); return the (N_out, K)
-        table of a ``kernel_size`` window from the current sites to the new ones."""
+        table of a ``kernel_size`` window from the current sites to the new ones. Odd windows
+        are centred on the output site (a dense conv with padding k // 2); the 2x2 window reads
+        offsets 0 and +1 (a max-pool padded right and bottom)."""
         out_key = self.manager.stride(self.key, stride) if stride > 1 else self.key
         n_in, n_out = self.manager.size(self.key), self.manager.size(out_key)
         pairs = self.manager.kernel_map(self.key, out_key, stride=stride,
@@ -74,10 +76,10 @@ class SparseLevels:
 
 
 def stem_conv_at_sites(conv, image: torch.Tensor, sites: torch.Tensor, stride: int):
-    """conv1 evaluated only at the given output sites ((N, 3) batch, row, col on its grid) of the
-    masked image. The image is dense, so no kernel map is needed: each site's k x k window is k
-    rows of a (k * Cin)-wide strip table, gathered with ``index_select`` (faster than indexing
-    a 6-D window view)."""
+    """conv1 (odd kernel, padding k // 2, any stride) evaluated only at the given output sites
+    ((N, 3) batch, row, col on its grid) of the masked image. The image is dense, so no kernel
+    map is needed: each site's k x k window is k rows of a (k * Cin)-wide strip table, gathered
+    with ``index_select`` (faster than indexing a 6-D window view)."""
     k = conv.kernel_size[0]
     padded = F.pad(image, [k // 2] * 4).permute(0, 2, 3, 1)  # (B, Hp, Wp, Cin)
     B, Hp, Wp, C = padded.shape

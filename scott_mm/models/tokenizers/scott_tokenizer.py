@@ -1,12 +1,15 @@
 """The SCOTT tokenizer: a small CNN that replaces ViT's patch embedding.
 
-conv7x7/s2 -> ReLU -> MaxBlurPool/s2 -> conv7x7/s2 -> ReLU -> MaxBlurPool/s2  (overall stride 16)
+conv -> ReLU -> MaxBlurPool -> conv -> ReLU -> MaxBlurPool; at patch size 16 (the paper):
+conv7x7/s2 -> ReLU -> MaxBlurPool/s2 -> conv7x7/s2 -> ReLU -> MaxBlurPool/s2.
 
 It gives the ViT a convolutional inductive bias; run sparsely (only at visible sites) it stays
 compatible with masked image modeling because masked patches neither contribute nor receive
 anything. Parameters are plain ``nn.Conv2d`` weights, shared by every backend, so a checkpoint
 trained with one backend loads into the other.
 """
+from typing import NamedTuple
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -14,9 +17,60 @@ from mmengine.model import BaseModule
 from ..sparse import build_backend
 from ..sparse.dense import DenseMaskedBackend
 
-#: patch size -> strides of (conv1, pool1, conv2, pool2). Smaller patches suit small images;
-#: they drop the *last* downsamplings, so the 7x7 convolutions stay on small maps (cheap on CPU).
-STRIDES_FOR_PATCH_SIZE = {16: (2, 2, 2, 2), 8: (2, 2, 2, 1), 4: (2, 2, 1, 1)}
+
+class TokenizerLayout(NamedTuple):
+    """Kernel sizes (odd, padding k // 2) and strides of conv1, pool1, conv2, pool2.
+
+    A pool is a MaxBlurPool: 2x2 max-pool at stride 1, then the 3x3 blur at the pool's stride.
+    """
+    conv1_kernel: int
+    conv1_stride: int
+    pool1_stride: int
+    conv2_kernel: int
+    conv2_stride: int
+    pool2_stride: int
+
+    @property
+    def strides(self):
+        """(conv1, pool1, conv2, pool2) strides; their product is the patch size."""
+        return (self.conv1_stride, self.pool1_stride, self.conv2_stride, self.pool2_stride)
+
+    def receptive_window(self):
+        """(first, size): a token depends on the input pixels ``first .. first + size - 1`` (rows
+        and columns) counted from its patch's top-left pixel. Each layer widens the window by
+        (k - 1) * jump and moves its start by -(k // 2) * jump for odd k (the 2x2 max-pool reads
+        offsets 0 and +1: no move); jump is the product of the earlier strides."""
+        first, size, jump = 0, 1, 1
+        for kernel, stride in ((self.conv1_kernel, self.conv1_stride), (2, 1),
+                               (3, self.pool1_stride), (self.conv2_kernel, self.conv2_stride),
+                               (2, 1), (3, self.pool2_stride)):
+            first -= (kernel // 2) * jump if kernel % 2 else 0
+            size += (kernel - 1) * jump
+            jump *= stride
+        return first, size
+
+    @property
+    def receptive_field(self) -> int:
+        """Side in pixels of the input window that one token depends on."""
+        return self.receptive_window()[1]
+
+
+#: patch size -> layout. The receptive field (RF) stays ~3.5-4 patches at every patch size, as
+#: in the paper: a token sees its own and the neighbouring patches, not the whole image, so
+#: hidden patches cannot be read off visible ones through the tokenizer (DESIGN.md section 5).
+#: Small patches use 3x3 convolutions and downsample in the MaxBlurPools only, so the late layers
+#: keep a small jump. Patch 8 and 4 used to be the paper's layout minus its last downsamplings
+#: (RF 61 and 49 px, the whole of a 32 px image); checkpoints of those do not fit these shapes
+#: (loading them reports a size mismatch for tokenizer.conv1/conv2 weights): re-pretrain.
+#: Per layout: layer -> RF in px after it (jump = product of the strides so far).
+LAYOUTS = {
+    # conv7/s2 7 (2) -> max 9 -> blur/s2 13 (4) -> conv7/s2 37 (8) -> max 45 -> blur/s2 61 (16)
+    16: TokenizerLayout(7, 2, 2, 7, 2, 2),  # the paper's: RF 61 px = 3.8 patches
+    # conv3/s2 3 (2) -> max 5 -> blur/s2 9 (4) -> conv3/s1 17 (4) -> max 21 -> blur/s2 29 (8)
+    8: TokenizerLayout(3, 2, 2, 3, 1, 2),  # RF 29 px = 3.6 patches
+    # conv3/s1 3 (1) -> max 4 -> blur/s2 6 (2) -> conv3/s1 10 (2) -> max 12 -> blur/s2 16 (4)
+    4: TokenizerLayout(3, 1, 2, 3, 1, 2),  # RF 16 px = 4 patches
+}
 
 
 def binomial_blur_kernel() -> torch.Tensor:
@@ -32,27 +86,34 @@ class SCOTTTokenizer(BaseModule):
         in_channels: image channels.
         embed_dims: token width D.
         stem_channels: width of the first convolution (64 in the paper).
-        patch_size: overall stride, one of ``STRIDES_FOR_PATCH_SIZE``; masks are on this grid.
+        patch_size: overall stride, a key of ``LAYOUTS`` (16: the paper's layout; 8 and 4 for
+            small images); masks are on this grid.
         backend: 'minkowski' (visible sites only) or 'dense' (masked dense emulation).
-        paper_compat: dense backend only: reproduce the authors' border behaviour of MaxBlurPool.
+        paper_compat: dense backend, patch size 16 only: reproduce the authors' border
+            behaviour of MaxBlurPool.
     """
 
     def __init__(self, in_channels=3, embed_dims=384, stem_channels=64, patch_size=16,
                  backend='minkowski', paper_compat=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if patch_size not in STRIDES_FOR_PATCH_SIZE:
+        if patch_size not in LAYOUTS:
             raise ValueError(f'SCOTT tokenizer: patch_size={patch_size!r} is not supported; '
-                             f'choose one of {sorted(STRIDES_FOR_PATCH_SIZE)}.')
+                             f'choose one of {sorted(LAYOUTS)}.')
         self.patch_size = patch_size
-        self.strides = STRIDES_FOR_PATCH_SIZE[patch_size]
+        self.layout = LAYOUTS[patch_size]
+        self.strides = self.layout.strides
         self.embed_dims = embed_dims
         if paper_compat and backend != 'dense':
             raise ValueError("SCOTT tokenizer: paper_compat=True needs backend='dense' "
                              '(the sparse backend implements the strict semantics only).')
+        if paper_compat and patch_size != 16:
+            raise ValueError(f'SCOTT tokenizer: paper_compat=True reproduces the authors\' code, '
+                             f'which has the patch-16 layout only (got patch_size={patch_size}).')
         self.backend = build_backend(backend)
         self.paper_compat = paper_compat
-        self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, self.strides[0], 3, bias=False)
-        self.conv2 = nn.Conv2d(stem_channels, embed_dims, 7, self.strides[2], 3, bias=False)
+        k1, k2 = self.layout.conv1_kernel, self.layout.conv2_kernel
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, k1, self.strides[0], k1 // 2, bias=False)
+        self.conv2 = nn.Conv2d(stem_channels, embed_dims, k2, self.strides[2], k2 // 2, bias=False)
         self.register_buffer('blur_kernel', binomial_blur_kernel(), persistent=False)
         for conv in (self.conv1, self.conv2):
             nn.init.kaiming_normal_(conv.weight)
