@@ -128,8 +128,9 @@ def test_curves_of_pretraining_and_probe(tmp_path, demo_run):
     assert [x for x, _, by_iter in probe['accuracy/top1']] == [1, 2]  # epochs
     out = str(tmp_path / 'curves.png')
     keys = plot_logs.main([demo_run['pretrain'], demo_run['probe'], '--out', out])
-    assert keys == ['loss', 'target_std', 'target_rank', 'lr', 'accuracy/top1']
-    assert_picture(out, plot_logs.figure_pixels(5))
+    assert keys == ['loss', 'target_std', 'target_rank', 'lr', 'accuracy/top1',
+                    'monitor/knn', 'monitor/losses', 'monitor/ranks']  # the demo's monitor
+    assert_picture(out, plot_logs.figure_pixels(8))
     with pytest.raises(FileNotFoundError, match='scalars.json'):
         plot_logs.read_scalars(str(tmp_path))
 

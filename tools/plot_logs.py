@@ -11,6 +11,12 @@ folder, and all of them are read in order. Training lines carry ``iter``; valida
 keys a work dir never logged are skipped. ``target_std`` near 0 or ``target_rank`` near 1 means
 the target features collapsed (see scott_mm/evaluation/diagnostics.py).
 
+Runs with ``LearningMonitorHook`` (scott_mm/engine/hooks/learning_monitor_hook.py) also get
+panels that group its keys (:data:`PANELS`): ``monitor/knn`` (kNN accuracy of the context and
+target encoders, the curve that shows learning), ``monitor/losses`` (the loss on a fixed batch
+against the position-only and other-image baselines it must beat) and ``monitor/ranks``.
+``--keys`` takes panel names and single keys alike.
+
 TensorBoard instead (or as well): ``pip install tensorboard`` (not a scott_mm requirement), then
 in a config ``visualizer = dict(type='UniversalVisualizer', vis_backends=[
 dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])`` and
@@ -27,7 +33,15 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-DEFAULT_KEYS = ('loss', 'target_std', 'target_rank', 'lr', 'accuracy/top1')
+DEFAULT_KEYS = ('loss', 'target_std', 'target_rank', 'lr', 'accuracy/top1', 'monitor/knn',
+                'monitor/losses', 'monitor/ranks')
+# Panels that draw several keys against each other; any other panel name is a single key.
+PANELS = {
+    'monitor/knn': ('monitor/knn_context', 'monitor/knn_target'),
+    'monitor/losses': ('monitor/loss', 'monitor/loss_position_only',
+                       'monitor/loss_other_context'),
+    'monitor/ranks': ('monitor/context_rank', 'monitor/target_rank'),
+}
 PANEL_INCHES = (3.2, 2.4)  # (width, height) of one panel
 COLUMNS = 3
 DPI = 100
@@ -72,9 +86,15 @@ def read_scalars(work_dir):
     return series
 
 
+def panel_keys(panel):
+    """The keys drawn in a panel: its group in :data:`PANELS`, else the panel name itself."""
+    return PANELS.get(panel, (panel, ))
+
+
 def plot(runs, keys, out):
-    """``runs``: {label: series}. One panel per key that some run has; returns the keys drawn."""
-    keys = [k for k in keys if any(k in s for s in runs.values())]
+    """``runs``: {label: series}. One panel per key (or :data:`PANELS` group) that some run has;
+    returns the panels drawn."""
+    keys = [k for k in keys if any(m in s for s in runs.values() for m in panel_keys(k))]
     if not keys:
         raise ValueError('plot_logs: none of the requested keys was logged')
     width, height = figure_pixels(len(keys))
@@ -83,13 +103,18 @@ def plot(runs, keys, out):
     fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(width / DPI, height / DPI))
     for ax, key in zip(axes.flat, keys):
         by_iter = True
+        members = panel_keys(key)
         for label, series in runs.items():
-            points = series.get(key)
-            if not points:
-                continue
-            by_iter = points[0][2]
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            ax.plot(xs, ys, marker='o' if len(xs) < 30 else None, markersize=3, label=label)
+            for member in members:
+                points = series.get(member)
+                if not points:
+                    continue
+                by_iter = points[0][2]
+                xs, ys = [p[0] for p in points], [p[1] for p in points]
+                name = member.split('/')[-1] if len(members) > 1 else None
+                if len(runs) > 1:
+                    name = f'{label}: {name}' if name else label
+                ax.plot(xs, ys, marker='o' if len(xs) < 30 else None, markersize=3, label=name)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel('iteration' if by_iter else 'epoch', fontsize=8)
         ax.tick_params(labelsize=7)
@@ -97,7 +122,7 @@ def plot(runs, keys, out):
         ax.grid(alpha=0.3)
         if key == 'lr':
             ax.ticklabel_format(axis='y', style='sci', scilimits=(0, 0))
-        if len(runs) > 1:
+        if len(runs) > 1 or len(members) > 1:
             ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis('off')

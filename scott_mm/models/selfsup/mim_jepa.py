@@ -48,15 +48,11 @@ class MIMJEPA(BaseSelfSupervisor):
 
         # 1. Targets: the EMA encoder on the full second view, layer-normed, no gradient.
         self.target_encoder.update_parameters(self.backbone)
-        with torch.no_grad():
-            targets = self.target_encoder.module(target_view)[-1]
-            targets = F.layer_norm(targets, targets.shape[-1:])
+        targets = self.target_latents(target_view)
 
-        # 2. Context: the online encoder sees only the visible patches of the first view.
-        context = self.backbone(context_view, mask)[-1]
-
-        # 3. Predict the latents of every slot; score the masked ones.
-        predictions = self.neck(context, mask.shape[-2:])
+        # 2. Context: the online encoder sees only the visible patches of the first view;
+        # 3. the predictor guesses the latents of every slot; only the masked ones are scored.
+        predictions = self.predict_latents(context_view, mask)
         loss = self.head.loss(predictions, targets, mask.flatten(1))
 
         pooled = targets.mean(dim=1)  # collapse diagnostics on per-image target features
@@ -64,3 +60,17 @@ class MIMJEPA(BaseSelfSupervisor):
                     target_std=feature_std(pooled),
                     target_rank=effective_rank(pooled),
                     momentum=torch.tensor(self.target_encoder.last_momentum))
+
+    @torch.no_grad()
+    def target_latents(self, target_view: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) layer-normed latents of the EMA target; the EMA is not updated here."""
+        targets = self.target_encoder.module(target_view)[-1]
+        return F.layer_norm(targets, targets.shape[-1:])
+
+    def predict_latents(self, context_view: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) predicted latents from the visible patches of ``context_view``.
+
+        mask: (B, h, w) bool, 1 = masked.
+        """
+        context = self.backbone(context_view, mask)[-1]
+        return self.neck(context, mask.shape[-2:])
