@@ -30,9 +30,9 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from benchmarks.common import machine, print_table, write_json  # noqa: E402
+from benchmarks.probes import linear_probe_accuracy  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHODS = ('mim_jepa+probe', 'supervised', 'random+probe')
@@ -136,33 +136,13 @@ def fashion_mnist(split: str, seed: int, args, num_labels=None):
     return DATASETS.build(cfg)
 
 
-def linear_probe(train_x, train_y, test_x, test_y, l2: float = 1e-3) -> float:
-    """Test accuracy (%) of L2-regularised multinomial logistic regression fitted by L-BFGS on
-    standardised features."""
-    mean, std = train_x.mean(dim=0), train_x.std(dim=0) + 1e-6
-    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    torch.manual_seed(0)
-    fc = torch.nn.Linear(train_x.shape[1], int(train_y.max()) + 1)
-    optim = torch.optim.LBFGS(fc.parameters(), lr=1, max_iter=300,
-                              line_search_fn='strong_wolfe')
-
-    def closure():
-        optim.zero_grad()
-        loss = F.cross_entropy(fc(train_x), train_y) + l2 / 2 * fc.weight.square().sum()
-        loss.backward()
-        return loss
-
-    optim.step(closure)
-    with torch.no_grad():
-        return (fc(test_x).argmax(dim=1) == test_y).float().mean().item() * 100
-
-
 def probe_accuracy(model, labelled, test) -> float:
     from scott_mm.apis import extract_features
     feats = [extract_features(model, None, d, batch_size=250, progress=False)
              for d in (labelled, test)]
     labels = [torch.as_tensor(d.get_gt_labels(), dtype=torch.long) for d in (labelled, test)]
-    return linear_probe(feats[0], labels[0], feats[1], labels[1])
+    return linear_probe_accuracy(feats[0], labels[0], feats[1], labels[1],
+                                 num_classes=int(labels[0].max()) + 1)
 
 
 def run_seed(seed: int, iters: dict, args) -> dict:

@@ -4,6 +4,7 @@ The usual kNN protocol for self-supervised features (Wu et al., 2018; DINO): cos
 to every training feature, the k most similar vote for their class with weight
 ``exp(similarity / temperature)``. No training, so it measures the features themselves.
 """
+import math
 from typing import Sequence
 
 import torch
@@ -56,3 +57,15 @@ def knn_predict(queries: torch.Tensor, bank: torch.Tensor, bank_labels: Sequence
     """Predicted labels (Q,), the arg-max of :func:`knn_scores`."""
     labels = torch.as_tensor(bank_labels, dtype=torch.long)
     return knn_scores(queries, bank, labels, num_classes, k, temperature).argmax(dim=1)
+
+
+def knn_accuracy(queries: torch.Tensor, query_labels: torch.Tensor, bank: torch.Tensor,
+                 bank_labels: torch.Tensor, num_classes: int, k: int = 20,
+                 temperature: float = 0.07) -> float:
+    """Top-1 accuracy in % of :func:`knn_predict`; nan when features are not finite (a diverged
+    encoder must show up as nan, not as a chance-level number)."""
+    if not bool(torch.isfinite(queries).all() and torch.isfinite(bank).all()):
+        return math.nan
+    scores = knn_scores(queries, bank, torch.as_tensor(bank_labels), num_classes, k, temperature)
+    return float((scores.argmax(dim=1).cpu() == torch.as_tensor(query_labels)).float().mean()
+                 * 100)

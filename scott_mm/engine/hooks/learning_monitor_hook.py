@@ -17,10 +17,10 @@ stochastic depth), without gradients and without touching the EMA:
   ``monitor/loss_position_only``, the loss of predicting every masked token by the batch's mean
   target at its grid position, the best a predictor blind to the image does (``monitor/loss``
   must get below it); ``monitor/loss_other_context``, the loss when each image's masked tokens
-  are predicted from another image's context under the same mask (equal to ``monitor/loss``:
-  the predictor ignores the content); ``monitor/target_rank``, ``monitor/context_rank``, the
-  effective rank of the pooled target (second view) and context (first view, unmasked)
-  features; a fall towards 1 means collapse.
+  are predicted from another image's context under the same mask (if it equals
+  ``monitor/loss``, the predictor ignores the content); ``monitor/target_rank``,
+  ``monitor/context_rank``, the effective rank of the pooled target (second view) and context
+  (first view, unmasked) features; a fall towards 1 means collapse.
 
 The scalars go to the visualizer (``scalars.json``, with ``iter``; ``tools/plot_logs.py`` draws
 them) and to the MessageHub, plus one log line. A failure inside the monitor is logged as a
@@ -59,7 +59,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ...evaluation.diagnostics import effective_rank
-from ...evaluation.knn import knn_scores
+from ...evaluation.knn import knn_accuracy
 from ...registry import DATASETS, HOOKS
 from ..rng_state import global_rng_state, seeded_global_rngs, set_global_rng_state
 from ..seeded_data import sample_seed
@@ -117,14 +117,6 @@ def shortcut_diagnostics(model, data: dict) -> dict:
         'monitor/target_rank': _rank(targets.mean(dim=1)),
         'monitor/context_rank': _rank(pooled_features(model.backbone(context_view)[-1])),
     }
-
-
-def knn_accuracy(queries, query_labels, bank, bank_labels, num_classes, k, temperature):
-    """Top-1 accuracy in % of weighted kNN; nan when features are not finite."""
-    if not bool(torch.isfinite(queries).all() and torch.isfinite(bank).all()):
-        return math.nan
-    scores = knn_scores(queries, bank, bank_labels, num_classes, k, temperature)
-    return float((scores.argmax(dim=1).cpu() == query_labels).float().mean() * 100)
 
 
 def split_bank_query(labels):

@@ -1,0 +1,101 @@
+"""The ablation table that chose the CPU-scale recipe: one row per benchmarks/learning.py run.
+
+    python -m benchmarks.learning_ablations benchmarks/results/learning/ablations/*.json \
+        [--out benchmarks/results/learning_ablations.json]
+
+Each input is one variant, run with ``--eval-split val`` (recipes are chosen on the validation
+split, never on test) and a changed ``--cfg-options``. A variant is compared with the untrained
+encoder of its own file when it has one (a changed architecture), else with that of the file
+named ``--base``. Rows keep the order of the arguments.
+"""
+import argparse
+import json
+import os
+
+from benchmarks.common import print_table, write_json
+
+COLUMNS = ['variant', 'change', 'iters', 's/iter', 'context kNN', 'context linear',
+           'target kNN', 'target linear', 'untrained kNN', 'untrained linear',
+           'best kNN (iter)', 'd kNN', 'd linear']
+
+
+def load(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def describe(setup: dict, base_setup: dict) -> str:
+    """What the variant changes relative to the base run, in config terms."""
+    keys = list(setup['cfg_options']) + [k for k in base_setup['cfg_options']
+                                         if k not in setup['cfg_options']]
+    changed = {k: setup['cfg_options'].get(k, '(config default)') for k in keys
+               if base_setup['cfg_options'].get(k) != setup['cfg_options'].get(k)}
+    for key in ('iters', 'batch_size', 'warmup_frac', 'pretrain_split'):
+        if setup.get(key) != base_setup.get(key):
+            changed[key] = setup.get(key)
+    return ', '.join(f'{k}={v}' for k, v in changed.items()) or 'base'
+
+
+def changes_encoder(setup: dict, base_setup: dict) -> bool:
+    """Whether the variant's untrained encoder differs from the base's (then it needs its own
+    untrained run)."""
+    keys = set(setup['cfg_options']) | set(base_setup['cfg_options'])
+    return any(k.startswith(('model.backbone', 'model.data_preprocessor')) and
+               setup['cfg_options'].get(k) != base_setup['cfg_options'].get(k) for k in keys)
+
+
+def row(name: str, data: dict, base: dict, seed: int = 0) -> dict:
+    runs = data['runs']
+    jepa = runs.get(f'mim_jepa/seed{seed}')
+    untrained = runs.get(f'untrained/seed{seed}')
+    if untrained is None and not changes_encoder(data['setup'], base['setup']):
+        untrained = base['runs'].get(f'untrained/seed{seed}')
+    if jepa is None or untrained is None:
+        return None
+    best = max(jepa['curve'], key=lambda p: p['context']['knn'])
+    return {
+        'variant': name, 'change': describe(data['setup'], base['setup']),
+        'iters': jepa['iters'], 's/iter': jepa.get('s_per_iter'),
+        'context kNN': round(jepa['context']['knn'], 2),
+        'context linear': round(jepa['context']['linear'], 2),
+        'target kNN': round(jepa['target']['knn'], 2),
+        'target linear': round(jepa['target']['linear'], 2),
+        'untrained kNN': round(untrained['knn'], 2),
+        'untrained linear': round(untrained['linear'], 2),
+        'best kNN (iter)': f"{best['context']['knn']:.2f} ({best['iter']})",
+        'd kNN': round(jepa['context']['knn'] - untrained['knn'], 2),
+        'd linear': round(jepa['context']['linear'] - untrained['linear'], 2),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('files', nargs='+')
+    parser.add_argument('--base', default=None, help='the base variant (default: first file)')
+    parser.add_argument('--out', default='benchmarks/results/learning_ablations.json')
+    args = parser.parse_args(argv)
+    base_path = args.base or args.files[0]
+    base = load(base_path)
+    rows = []
+    for path in args.files:
+        data = load(path)
+        if data['setup'].get('eval_split') != 'val':
+            raise SystemExit(f'{path}: recipes are chosen on the validation split; run it with '
+                             '--eval-split val')
+        r = row(os.path.splitext(os.path.basename(path))[0], data, base)
+        if r is None:
+            print(f'{path}: no finished mim_jepa run, or no untrained run of its encoder; left out')
+            continue
+        rows.append(r)
+    print_table(rows, COLUMNS)
+    write_json(args.out, dict(
+        benchmark='learning_ablations',
+        title=('Recipe ablations on Flowers-102 (one seed, scored on the validation split; '
+               'context = frozen context encoder, d = context minus untrained)'),
+        base=os.path.basename(base_path), columns=COLUMNS, rows=rows,
+        commands=[load(p)['command'] for p in args.files], machine=base['machine']))
+    return rows
+
+
+if __name__ == '__main__':
+    main()

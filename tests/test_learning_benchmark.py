@@ -1,0 +1,121 @@
+"""benchmarks/learning.py end to end on a miniature Flowers-102 tree of real photos: every
+method and probe runs through the real Runner, results land in the JSON as they finish, a rerun
+skips them, and the pretraining split never holds a test image unless asked."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from benchmarks import learning
+from tests.data_utils import make_flowers
+
+TINY = ['model.backbone.arch.embed_dims=32', 'model.backbone.arch.num_layers=1',
+        'model.backbone.arch.num_heads=2', 'model.neck.in_channels=32',
+        'model.neck.embed_dims=32', 'model.neck.num_layers=1', 'model.neck.num_heads=2',
+        'model.neck.layer_id_offset=1', 'train_dataloader.batch_size=4']
+
+
+@pytest.fixture(scope='module')
+def flowers(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('flowers'))
+    make_flowers(root, per_part=(2, 2, 2), num_classes=3)
+    return root
+
+
+def argv(root, out, *extra):
+    return ['--dataset', 'flowers102', '--data-root', root, '--iters', '2', '--seeds', '0',
+            '--curve', '2', '--attentive-epochs', '1', '--workers', '0', '--threads', '1',
+            '--out', out, '--work-dir', osp.join(osp.dirname(out), 'wd'),
+            *extra, '--cfg-options', *TINY]
+
+
+def test_every_method_runs_and_a_rerun_skips_finished_ones(flowers, tmp_path, monkeypatch):
+    out = str(tmp_path / 'learning.json')
+    data = learning.main(argv(flowers, out))
+    saved = json.load(open(out))
+    assert set(saved['runs']) == {f'{m}/seed0' for m in learning.METHODS}
+    assert saved['protocol'].startswith('honest')
+    assert saved['machine']['cpu_capability']
+    jepa = saved['runs']['mim_jepa/seed0']
+    assert [p['iter'] for p in jepa['curve']] == [1, 2]
+    for point in jepa['curve']:
+        for encoder in ('context', 'target'):
+            assert 0 <= point[encoder]['knn'] <= 100 and 0 <= point[encoder]['linear'] <= 100
+    assert 'attentive' in jepa['context'] and 'attentive' not in jepa['curve'][0]['context']
+    assert 0 <= saved['runs']['supervised/seed0']['head'] <= 100
+    methods = [row['method'] for row in saved['rows']]
+    assert methods == ['raw_pixels', 'untrained', 'mim_jepa (context)', 'mim_jepa (target)',
+                       'supervised', 'mim_jepa (context) - untrained, paired',
+                       'mim_jepa (target) - untrained, paired']
+    paired = saved['rows'][5]
+    assert paired['knn'] == pytest.approx(
+        jepa['context']['knn'] - saved['runs']['untrained/seed0']['knn'], abs=0.01)
+    assert osp.exists(out.replace('.json', '.png'))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError('a finished run was trained again')
+
+    monkeypatch.setattr(learning, 'train', no_training)
+    assert learning.main(argv(flowers, out))['runs'] == data['runs']
+    with pytest.raises(SystemExit, match='another setup'):
+        learning.main(argv(flowers, out)[:-len(TINY) - 1] + ['--iters', '3', '--cfg-options',
+                                                             *TINY])
+
+
+@pytest.mark.parametrize('split', ['pretrain', 'all_including_test'])
+def test_pretraining_sees_test_images_only_in_the_authors_protocol(flowers, tmp_path, split):
+    from mmengine.registry import init_default_scope
+
+    from scott_mm.registry import DATASETS
+    init_default_scope('mmpretrain')
+    args = learning.parse_args(argv(flowers, str(tmp_path / 'x.json'), '--pretrain-split',
+                                    split))
+    args.img_size = 96
+    cfg = learning.run_config(args, 'mim_jepa', 0, 2, str(tmp_path / 'wd'), 3)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    test = DATASETS.build(learning.dataset_cfg(args, 'test'))
+    def paths(d):
+        return {d.get_data_info(i)['img_path'] for i in range(len(d))}
+
+    overlap = paths(dataset) & paths(test)
+    assert bool(overlap) == (split == 'all_including_test')
+    supervised = learning.run_config(args, 'supervised', 0, 2, str(tmp_path / 'wd2'), 3)
+    assert supervised.train_dataloader.dataset.split == 'train'
+    assert all('Mask' not in s['type'] for s in supervised.train_dataloader.dataset.pipeline)
+
+
+def test_untrained_baseline_is_the_pretraining_runs_initial_encoder(flowers, tmp_path):
+    """The untrained row and iteration 0 of the curve stand for the run's own start."""
+    from mmengine.registry import RUNNERS, init_default_scope
+    init_default_scope('mmpretrain')
+    args = learning.parse_args(argv(flowers, str(tmp_path / 'x.json')))
+    args.img_size = 96
+    cfg = learning.load_config(args)
+    runner = RUNNERS.build(learning.run_config(args, 'mim_jepa', 3, 2, str(tmp_path / 'wd'), 3))
+    started = runner.model.backbone.state_dict()
+    baseline = learning.untrained_encoder(args, cfg, seed=3).backbone.state_dict()
+    assert started.keys() == baseline.keys()
+    assert all(torch.equal(started[k], baseline[k]) for k in started)
+
+
+def test_encoder_sees_what_the_training_preprocessor_gives(flowers):
+    """Cached uint8 BGR crops -> the same tokens as the model's own data preprocessor."""
+    import numpy as np
+    from mmengine.config import Config
+
+    from benchmarks.learning_eval import Encoder
+    from scott_mm.registry import MODELS
+    cfg = Config.fromfile('configs/scott_jepa_flowers_cpu.py')
+    cfg.model.backbone.arch = dict(embed_dims=32, num_layers=1, num_heads=2)
+    cfg.model.neck.update(in_channels=32, embed_dims=32, num_layers=1, num_heads=2)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    encoder = Encoder(cfg, model.backbone.state_dict())
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 3, 96, 96),
+                                                                dtype=np.uint8))
+    with torch.no_grad():
+        inputs = model.data_preprocessor(dict(inputs=images, data_samples=None), False)['inputs']
+        expected = model.backbone(inputs)[-1]
+    expected = torch.nn.functional.layer_norm(expected, expected.shape[-1:])
+    assert torch.allclose(encoder.tokens(images), expected, atol=1e-5)
