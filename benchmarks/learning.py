@@ -22,9 +22,10 @@ scores the validation split instead: that is how recipes are chosen): kNN (k=20,
 linear probe (L-BFGS logistic regression) on mean-pooled layer-normed tokens, the paper's
 attentive probe on the tokens (benchmarks/learning_eval.py, benchmarks/probes.py).
 
-Budget: ``--iters`` training iterations per run, or ``--budget-min`` wall-clock minutes of
-training steps (data loading included) per run, converted once per method by timing a few
-iterations; the JSON keeps the counts, so every seed and a later session train alike. Every
+Budget: ``--budget-min`` wall-clock minutes of training steps (data loading included) per run,
+converted once per method by timing a few iterations; or ``--iters`` pretraining iterations,
+with supervised training given the same wall-clock time by the same timing. The JSON keeps the
+counts, so every seed and a later session train alike. Every
 finished (method, seed) is written to the JSON at once and skipped when the command runs again,
 and an interrupted training resumes from its last checkpoint: one run may span sessions.
 """
@@ -332,9 +333,12 @@ def parse_args(argv):
     p.add_argument('--test-images', type=int, default=None,
                    help='score a class-balanced subset of this many images (smoke runs)')
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument('--iters', type=int, default=None, help='iterations per training run')
+    budget.add_argument('--iters', type=int, default=None,
+                        help='pretraining iterations; supervised gets the same wall-clock time')
     budget.add_argument('--budget-min', type=float, default=None,
                         help='wall-clock minutes of training steps per run (calibrated once)')
+    p.add_argument('--supervised-iters', type=int, default=None,
+                   help='with --iters: supervised iterations (default: time-matched)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     p.add_argument('--curve', type=int, default=4, help='probe points along pretraining')
@@ -370,8 +374,9 @@ def setup_of(args) -> dict:
                 config=args.config, cfg_options=args.cfg_options,
                 pretrain_split=args.pretrain_split, labels=args.labels,
                 eval_split=args.eval_split, test_images=args.test_images, iters=args.iters,
-                budget_min=args.budget_min, curve=args.curve, warmup_frac=args.warmup_frac,
-                batch_size=args.batch_size, attentive_epochs=args.attentive_epochs)
+                supervised_iters=args.supervised_iters, budget_min=args.budget_min,
+                curve=args.curve, warmup_frac=args.warmup_frac, batch_size=args.batch_size,
+                attentive_epochs=args.attentive_epochs)
 
 
 def claim_work_dir(args, setup: dict):
@@ -424,17 +429,8 @@ def main(argv=None):
     claim_work_dir(args, setup)
 
     start = time.perf_counter()
-    planned = results.data.setdefault('planned_iters', {})
-    for method in ('mim_jepa', 'supervised'):
-        if method in args.methods and method not in planned:
-            if args.iters:
-                planned[method] = args.iters
-            else:
-                sec = calibrate(args, method, num_classes)
-                planned[method] = max(1, int(args.budget_min * 60 / sec))
-                log(f'{method}: {sec:.2f} s/iter -> {planned[method]} iterations in '
-                    f'{args.budget_min:g} min')
-            results.save()
+    plan_iterations(args, results, num_classes)
+    planned = results.data['planned_iters']
 
     for seed in args.seeds:
         data = None
@@ -462,6 +458,30 @@ def main(argv=None):
     plot(results.data, os.path.splitext(args.out)[0] + '.png')
     log(f'wrote {args.out} ({(time.perf_counter() - start) / 60:.1f} min)')
     return results.data
+
+
+def plan_iterations(args, results, num_classes: int):
+    """Iterations per method, fixed once per JSON. ``--budget-min``: each method's timed step
+    cost converts the minutes. ``--iters N``: N pretraining iterations, and supervised training
+    gets the same wall-clock time (N times the ratio of the two timed step costs), unless
+    ``--supervised-iters`` says otherwise."""
+    planned = results.data.setdefault('planned_iters', {})
+    timed = results.data.setdefault('calibration_s_per_iter', {})
+    wanted = [m for m in ('mim_jepa', 'supervised') if m in args.methods and m not in planned]
+    if not wanted:
+        return
+    if args.iters and args.supervised_iters:
+        planned.update(mim_jepa=args.iters, supervised=args.supervised_iters)
+    else:
+        for method in ('mim_jepa', 'supervised'):
+            timed[method] = timed.get(method) or calibrate(args, method, num_classes)
+        if args.iters:
+            planned.update(mim_jepa=args.iters, supervised=max(1, round(
+                args.iters * timed['mim_jepa'] / timed['supervised'])))
+        else:
+            planned.update({m: max(1, int(args.budget_min * 60 / timed[m])) for m in timed})
+        log(f'timed s/iter {timed} -> iterations {planned}')
+    results.save()
 
 
 def machine_info() -> dict:

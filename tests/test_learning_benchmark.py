@@ -25,7 +25,8 @@ def flowers(tmp_path_factory):
 
 def argv(root, out, *extra):
     return ['--dataset', 'flowers102', '--data-root', root, '--iters', '2', '--seeds', '0',
-            '--curve', '2', '--attentive-epochs', '1', '--workers', '0', '--threads', '1',
+            '--supervised-iters', '2', '--curve', '2', '--attentive-epochs', '1',
+            '--workers', '0', '--threads', '1',
             '--out', out, '--work-dir', osp.join(osp.dirname(out), 'wd'),
             *extra, '--cfg-options', *TINY]
 
@@ -119,3 +120,21 @@ def test_encoder_sees_what_the_training_preprocessor_gives(flowers):
         expected = model.backbone(inputs)[-1]
     expected = torch.nn.functional.layer_norm(expected, expected.shape[-1:])
     assert torch.allclose(encoder.tokens(images), expected, atol=1e-5)
+
+
+def test_supervised_training_gets_the_pretraining_wall_clock_time(flowers, tmp_path):
+    """--iters N without --supervised-iters: both steps are timed, supervised gets N times the
+    ratio of their costs (its step is cheaper: one view, no target encoder, no predictor)."""
+    from benchmarks.learning_report import Results
+    args = learning.parse_args([
+        '--dataset', 'flowers102', '--data-root', flowers, '--iters', '10', '--seeds', '0',
+        '--calib-iters', '1', '--workers', '0', '--threads', '1',
+        '--out', str(tmp_path / 'x.json'), '--work-dir', str(tmp_path / 'wd'),
+        '--cfg-options', *TINY])
+    args.img_size = 96
+    results = Results(args.out, dict(setup=learning.setup_of(args)))
+    learning.plan_iterations(args, results, 3)
+    timed, planned = results.data['calibration_s_per_iter'], results.data['planned_iters']
+    assert planned['mim_jepa'] == 10
+    assert planned['supervised'] == max(1, round(10 * timed['mim_jepa'] / timed['supervised']))
+    assert not (tmp_path / 'wd' / 'mim_jepa_calibration').exists()
