@@ -12,6 +12,10 @@ one gather of whole channel rows plus one reduction:
 
 Backward passes scatter with ``index_add_``: autograd's own backward of advanced indexing (an
 accumulating ``index_put_``) and of ``amax`` (tie masks) was several times slower here.
+
+Mixed precision: ``site_conv`` may run its GEMMs in a lower ``dtype`` (bf16 under ``--amp``), as
+autocast runs ``nn.Conv2d``; rows, outputs, gradients and every ``index_add_`` stay in the rows'
+own dtype (fp32), so sums over many offsets and sites are not rounded to 8 bits.
 """
 import torch
 
@@ -53,44 +57,61 @@ class SiteMaxPool(torch.autograd.Function):
 class SiteConvolution(torch.autograd.Function):
     """Sparse convolution as an implicit GEMM over chunks of output rows: each chunk's gathered
     columns stay small (cache- and allocator-friendly) and are gathered again in the backward
-    instead of being kept, so no (N_out, K * Cin) tensor ever exists."""
+    instead of being kept, so no (N_out, K * Cin) tensor ever exists. The GEMMs run in
+    ``dtype``; their results are accumulated in the dtype of ``rows``."""
 
     @staticmethod
-    def forward(ctx, rows, table, kernel, chunk):
-        padded = _pad(rows, 0.)
+    def forward(ctx, rows, table, kernel, chunk, dtype):
+        padded = _pad(rows.to(dtype), 0.)
+        weights = kernel.to(dtype)
         out = rows.new_empty(table.shape[0], kernel.shape[1])
         for start in range(0, table.shape[0], chunk):
             part = table[start:start + chunk]
             cols = padded.index_select(0, part.reshape(-1)).view(len(part), -1)
-            torch.mm(cols, kernel, out=out[start:start + chunk])
+            _mm_into(out[start:start + chunk], cols, weights)
         ctx.save_for_backward(rows, table, kernel)
-        ctx.chunk = chunk
+        ctx.chunk, ctx.dtype = chunk, dtype
         return out
 
     @staticmethod
     def backward(ctx, grad):
         rows, table, kernel = ctx.saved_tensors
-        want_rows, _, want_kernel, _ = ctx.needs_input_grad  # e.g. a frozen tokenizer: neither
-        padded = _pad(rows, 0.) if want_kernel else None
+        want_rows, _, want_kernel, _, _ = ctx.needs_input_grad  # e.g. a frozen tokenizer: neither
+        weights = kernel.to(ctx.dtype)
+        padded = _pad(rows.to(ctx.dtype), 0.) if want_kernel else None
         grad_rows = rows.new_zeros(rows.shape[0] + 1, rows.shape[1]) if want_rows else None
         grad_kernel = torch.zeros_like(kernel) if want_kernel else None
         for start in range(0, table.shape[0], ctx.chunk):
-            part, g = table[start:start + ctx.chunk], grad[start:start + ctx.chunk]
+            part = table[start:start + ctx.chunk]
+            g = grad[start:start + ctx.chunk].to(ctx.dtype)
             if want_kernel:
                 cols = padded.index_select(0, part.reshape(-1)).view(len(part), -1)
-                grad_kernel.addmm_(cols.t(), g)
+                if cols.dtype == grad_kernel.dtype:
+                    grad_kernel.addmm_(cols.t(), g)
+                else:
+                    grad_kernel.add_(cols.t() @ g)
             if want_rows:
                 grad_rows.index_add_(0, part.reshape(-1),
-                                     (g @ kernel.t()).view(-1, rows.shape[1]))
-        return grad_rows[:-1] if want_rows else None, None, grad_kernel, None
+                                     (g @ weights.t()).view(-1, rows.shape[1]).to(grad_rows.dtype))
+        return grad_rows[:-1] if want_rows else None, None, grad_kernel, None, None
+
+
+def _mm_into(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor):
+    """``out[:] = a @ b``, written in place when the dtypes agree (no temporary)."""
+    if a.dtype == out.dtype:
+        torch.mm(a, b, out=out)
+    else:
+        out.copy_(a @ b)
 
 
 def site_conv(rows: torch.Tensor, table: torch.Tensor, kernel: torch.Tensor,
-              chunk_bytes: int = 16 * 2**20) -> torch.Tensor:
-    """Sparse convolution. ``kernel``: (K, Cin, Cout), offsets in the order of ``table``."""
+              chunk_bytes: int = 16 * 2**20, dtype=None) -> torch.Tensor:
+    """Sparse convolution. ``kernel``: (K, Cin, Cout), offsets in the order of ``table``.
+    ``dtype``: of the GEMMs (default: that of ``rows``); the output has the dtype of ``rows``."""
     K, cin, cout = kernel.shape
-    chunk = max(1, chunk_bytes // (K * cin * rows.element_size()))
-    return SiteConvolution.apply(rows, table, kernel.reshape(K * cin, cout), chunk)
+    dtype = rows.dtype if dtype is None else dtype
+    chunk = max(1, chunk_bytes // (K * cin * dtype.itemsize))
+    return SiteConvolution.apply(rows, table, kernel.reshape(K * cin, cout), chunk, dtype)
 
 
 def site_max_pool(rows: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
