@@ -12,6 +12,18 @@ sys.path.insert(0, str(REPO))  # so tests can import tools.*
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+@pytest.fixture(scope='session')
+def gpu():
+    """The device of the GPU tests: CUDA, or skipped with the reason 'no CUDA device' (the only
+    skip of the suite). ``SCOTT_MM_GPU_TESTS_ON_CPU=1`` runs them on the CPU instead: the CPU
+    rehearsal of tools/gpu_check.sh checks the tests themselves before a GPU is lent."""
+    if torch.cuda.is_available():
+        return torch.device('cuda')
+    if os.environ.get('SCOTT_MM_GPU_TESTS_ON_CPU') == '1':
+        return torch.device('cpu')
+    pytest.skip('no CUDA device')
+
+
 def skimage_photos():
     """Real CC0 / public-domain colour photos bundled with scikit-image (no download)."""
     from skimage import data

@@ -66,14 +66,12 @@ def test_sparse_tokenizer_runs_its_convolutions_in_bf16_and_sums_in_fp32():
     assert (out * mask[:, None]).abs().max() == 0  # masked tokens stay exactly zero
 
 
-@pytest.mark.parametrize('backend', BACKENDS)
-def test_runner_iterations_with_amp(backend, tmp_path, photo_folder, quick_runs):  # noqa: F811
-    """tools/train.py --amp: the bfloat16 wrapper, the transformer's GEMMs in bf16, finite
-    logged losses."""
+def amp_pretraining(config, work_dir, backend, *options):
+    """A tools/train.py --amp MIM-JEPA run (built as train.main builds it, then trained); checks
+    the bfloat16 wrapper, the transformer's GEMMs in bf16 and finite logged losses."""
     from tools import train
-    args = train.parse_args([write_jepa_config(tmp_path / 'amp.py', photo_folder, max_epochs=2),
-                             '--work-dir', str(tmp_path / 'work'), '--amp', '--cfg-options',
-                             f'model.backbone.backend={backend}'])
+    args = train.parse_args([str(config), '--work-dir', str(work_dir), '--amp', '--cfg-options',
+                             f'model.backbone.backend={backend}', *options])
     runner = RUNNERS.build(train.merge_args(Config.fromfile(args.config), args))
     seen = set()
     runner.model.backbone.transformer.blocks[0].attn.qkv.register_forward_hook(
@@ -81,8 +79,15 @@ def test_runner_iterations_with_amp(backend, tmp_path, photo_folder, quick_runs)
     runner.train()
     assert isinstance(runner.optim_wrapper, BF16OptimWrapper)
     assert seen == {torch.bfloat16}
-    losses = runner.message_hub.get_scalar('train/loss').data[0]
-    assert len(losses) == 8 and all(map(torch.isfinite, torch.as_tensor(losses)))
+    losses = torch.as_tensor(runner.message_hub.get_scalar('train/loss').data[0])
+    assert len(losses) == runner.iter and torch.isfinite(losses).all()
+    return runner
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_runner_iterations_with_amp(backend, tmp_path, photo_folder, quick_runs):  # noqa: F811
+    config = write_jepa_config(tmp_path / 'amp.py', photo_folder, max_epochs=2)
+    assert amp_pretraining(config, tmp_path / 'work', backend).iter == 8
 
 
 @pytest.mark.parametrize('name', ['linear_probe_flowers', 'attentive_probe_flowers'])
