@@ -1,7 +1,7 @@
 """One full MIM-JEPA SCOTT-S training step: images/s and peak memory per tokenizer backend.
 
     python -m benchmarks.pretrain_step [--batch 16] [--img 224] [--repeats 5] [--threads 2]
-                                       [--authors PATH]
+                                       [--authors PATH] [--devices cpu cuda] [--dtypes fp32 bf16]
 
 The step is the paper's: target encoder (EMA) on view 2, context encoder on the masked view 1
 (blockwise mask, ratio 0.6), predictor, latent loss, backward, AdamW, EMA update. The model is
@@ -10,6 +10,9 @@ backends run in one process, alternating step by step; ``vs dense`` is the media
 per-round time ratios (see benchmarks/common.py); peak memory comes from one process per backend.
 ``--authors PATH`` (a checkout of inescopresearch/scott) adds the authors' own step to the same
 alternation (benchmarks/authors_reference.py), so ``speed vs authors`` is measured side by side.
+``--dtypes bf16`` runs our steps under bfloat16 autocast (as ``tools/train.py --amp``); the
+authors' step stays fp32 (theirs has no mixed precision), so in a bf16 row ``speed vs authors``
+is our bf16 step against their fp32 step, timed in the same alternation.
 DESIGN.md section 3 quotes 0.60 img/s for the authors' implementation on a 2-core machine and
 6.8 img/s for mmpretrain's MAE ViT-S/16; the first does not reproduce here (see AUTHORS_NOTE).
 """
@@ -26,6 +29,7 @@ AUTHORS_NOTE = (
     'with --authors, the authors row is their SSL step (inescopresearch/scott, same shapes, '
     'fp32, same threads) timed in the same alternation')
 BACKENDS = ('dense', 'minkowski')
+DTYPES = ('fp32', 'bf16')
 
 
 def run_case(case: dict) -> dict:
@@ -42,6 +46,8 @@ def run_case(case: dict) -> dict:
     masks = blockwise_masks(B, grid, 0.6).to(device)
     samples = [DataSample().set_mask(m) for m in masks]
 
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=case.get('dtype') == 'bf16')
+
     def step_for(backend):
         if backend == 'authors':
             from benchmarks.authors_reference import build_authors_step
@@ -55,7 +61,8 @@ def run_case(case: dict) -> dict:
         optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
         def step():
-            losses = model.loss(views, samples)
+            with amp:
+                losses = model.loss(views, samples)
             optim.zero_grad(set_to_none=True)
             losses['loss'].backward()
             optim.step()
@@ -71,23 +78,29 @@ def main():
     def add_arguments(parser):
         parser.add_argument('--authors', metavar='PATH',
                             help="a checkout of inescopresearch/scott: time the authors' step too")
+        parser.add_argument('--devices', nargs='+', choices=['cpu', 'cuda'],
+                            help='default: the CPU, and CUDA when present')
+        parser.add_argument('--dtypes', nargs='+', choices=DTYPES, default=['fp32'],
+                            help='bf16: our steps under bfloat16 autocast (--amp)')
     args = benchmark_args(__doc__.splitlines()[0], repeats=5,
                           out='benchmarks/results/pretrain_step.json', add_arguments=add_arguments)
     if run_child_case(args, run_case):
         return
 
     rows = []
-    for device in ['cpu'] + (['cuda'] if torch.cuda.is_available() else []):
-        base = dict(device=device, batch=args.batch, img=args.img, repeats=args.repeats,
-                    threads=args.threads, authors=args.authors)
+    devices = args.devices or ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    for device, dtype in [(device, dtype) for device in devices for dtype in args.dtypes]:
+        base = dict(device=device, dtype=dtype, batch=args.batch, img=args.img,
+                    repeats=args.repeats, threads=args.threads, authors=args.authors)
         implementations = list(BACKENDS) + (['authors'] if args.authors else [])
-        measured = measure_backends('benchmarks.pretrain_step', base, implementations, device)
+        measured = measure_backends('benchmarks.pretrain_step', base, implementations,
+                                    f'{device} {dtype}')
         times = {row['backend']: row['all_seconds'] for row in measured}
         for row in measured:
             row['img_per_s'] = args.batch / row['seconds']
             row['speed_vs_authors'] = (1 / paired_ratio(times, row['backend'], 'authors')
                                        if args.authors else None)
-            print(f"  {device} {row['backend']}: {row['img_per_s']:.2f} img/s", flush=True)
+            print(f"  {device} {dtype} {row['backend']}: {row['img_per_s']:.2f} img/s", flush=True)
         rows += measured
     for r in rows:
         r['img/s'] = f"{r['img_per_s']:.2f}"
@@ -100,7 +113,7 @@ def main():
                               if r['device'] == 'cpu' else '-')
     title = (f'MIM-JEPA SCOTT-S training step, batch {args.batch}, {args.img} px, '
              f'{args.threads} threads, median of {args.repeats} alternating rounds')
-    columns = ['device', 'backend', 's/step', 'img/s', 'peak MiB', 'time vs dense',
+    columns = ['device', 'dtype', 'backend', 's/step', 'img/s', 'peak MiB', 'time vs dense',
                'speed vs authors', 'vs 0.60 img/s']
     print(f'\n{title}')
     print_table(rows, columns)
