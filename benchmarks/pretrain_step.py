@@ -1,7 +1,8 @@
 """One full MIM-JEPA SCOTT-S training step: images/s and peak memory per tokenizer backend.
 
     python -m benchmarks.pretrain_step [--batch 16] [--img 224] [--repeats 5] [--threads 2]
-                                       [--authors PATH] [--devices cpu cuda] [--dtypes fp32 bf16]
+                                       [--authors PATH] [--backends dense minkowski]
+                                       [--devices cpu cuda] [--dtypes fp32 bf16]
 
 The step is the paper's: target encoder (EMA) on view 2, context encoder on the masked view 1
 (blockwise mask, ratio 0.6), predictor, latent loss, backward, AdamW, EMA update. The model is
@@ -78,6 +79,9 @@ def main():
     def add_arguments(parser):
         parser.add_argument('--authors', metavar='PATH',
                             help="a checkout of inescopresearch/scott: time the authors' step too")
+        parser.add_argument('--backends', nargs='+', choices=BACKENDS, default=list(BACKENDS),
+                            help='dense, the reference, always runs; e.g. dense alone where '
+                            'MinkowskiEngine is not installed')
         parser.add_argument('--devices', nargs='+', choices=['cpu', 'cuda'],
                             help='default: the CPU, and CUDA when present')
         parser.add_argument('--dtypes', nargs='+', choices=DTYPES, default=['fp32'],
@@ -92,7 +96,8 @@ def main():
     for device, dtype in [(device, dtype) for device in devices for dtype in args.dtypes]:
         base = dict(device=device, dtype=dtype, batch=args.batch, img=args.img,
                     repeats=args.repeats, threads=args.threads, authors=args.authors)
-        implementations = list(BACKENDS) + (['authors'] if args.authors else [])
+        implementations = ([b for b in BACKENDS if b == 'dense' or b in args.backends]
+                           + (['authors'] if args.authors else []))
         measured = measure_backends('benchmarks.pretrain_step', base, implementations,
                                     f'{device} {dtype}')
         times = {row['backend']: row['all_seconds'] for row in measured}
