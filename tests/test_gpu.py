@@ -83,7 +83,8 @@ def test_mim_jepa_steps_in_bf16_through_the_runner(gpu, backend, tmp_path, photo
     assert all(p.device.type == gpu.type for p in runner.model.parameters())
 
 
-def test_kill_then_resume_on_the_gpu_is_correct(gpu, tmp_path, photo_folder, quick_runs):  # noqa: F811
+def test_kill_then_resume_on_the_gpu_is_correct(gpu, tmp_path, photo_folder,
+                                               quick_runs):  # noqa: F811
     """test_kill_resume's run (killed while writing the checkpoint of iteration 6, resumed from
     iteration 3) on the GPU with the minkowski backend. GPU kernels (atomic adds, cuDNN) are not
     bit-reproducible, so the check is: the same schedule, the same logged learning rate and
@@ -141,7 +142,8 @@ def test_kill_then_resume_on_the_gpu_is_correct(gpu, tmp_path, photo_folder, qui
     assert moved > 0 and apart <= 0.05 * moved, (apart, moved)
 
 
-def test_linear_probe_on_the_gpu_from_a_gpu_pretraining(gpu, tmp_path, photo_folder, quick_runs):  # noqa: F811
+def test_linear_probe_on_the_gpu_from_a_gpu_pretraining(gpu, tmp_path, photo_folder,
+                                                       quick_runs):  # noqa: F811
     """Pretrain (--amp, minkowski, the paper's patch-16 tokenizer) on the GPU, then train and
     test a linear probe of the frozen encoder there with --amp, on real photos."""
     from tools import train

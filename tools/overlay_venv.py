@@ -55,7 +55,8 @@ def main(argv=None):
         linked = link_image_packages(site, base)
         print(f'{base}: {len(linked)} distributions of {site} that the GPU image has')
     purelib = sysconfig.get_path('purelib', vars={'base': str(target), 'platbase': str(target)})
-    Path(purelib, 'zz_overlay_base.pth').write_text(f'import site; site.addsitedir({str(base)!r})\n')
+    pth = Path(purelib, 'zz_overlay_base.pth')
+    pth.write_text(f'import site; site.addsitedir({str(base)!r})\n')
     print(f'{target}/bin/python: its own packages, then {base}')
 
 

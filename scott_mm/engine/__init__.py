@@ -7,4 +7,5 @@ from .runner import ScottRunner
 from .seeded_data import SeededDataset, SeededSampler
 
 __all__ = ['allow_mmengine_checkpoint_globals', 'BF16OptimWrapper', 'RefusedCheckpointError',
-           'AtomicCheckpointHook', 'NonFiniteLossHook', 'RNGStateHook', 'ScottRunner', 'SeededDataset', 'SeededSampler']
+           'AtomicCheckpointHook', 'NonFiniteLossHook', 'RNGStateHook', 'ScottRunner',
+           'SeededDataset', 'SeededSampler']
