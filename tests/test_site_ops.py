@@ -56,3 +56,17 @@ def test_custom_backwards_pass_gradcheck():
     assert torch.autograd.gradcheck(lambda r: SiteMaxPool.apply(r, table), (rows,))
     weights = torch.tensor([1., 2., 3., 4.], dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda r: SiteFilter.apply(r, table, weights), (rows,))
+
+
+def test_bf16_gemms_sum_over_sites_in_fp32():
+    """Under --amp the GEMMs round to bf16, but what sums over many sites stays fp32: 1,000
+    outputs reading one input row give it a gradient of exactly 1,000 (a bf16 running sum stalls
+    at 256), and the kernel's gradient, summed over 1,000 one-row chunks, is 1,000 too."""
+    rows = torch.ones(1, 2, requires_grad=True)
+    kernel = torch.ones(1, 2, 1, requires_grad=True)  # K=1, Cin=2, Cout=1
+    table = torch.zeros(1000, 1, dtype=torch.long)
+    out = site_conv(rows, table, kernel, chunk_bytes=4, dtype=torch.bfloat16)  # 1 row a chunk
+    assert out.dtype == torch.float32 and torch.equal(out, torch.full((1000, 1), 2.))
+    out.sum().backward()
+    assert torch.equal(rows.grad, torch.full((1, 2), 1000.))
+    assert torch.equal(kernel.grad, torch.full((1, 2, 1), 1000.))
