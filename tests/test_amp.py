@@ -66,6 +66,12 @@ def test_sparse_tokenizer_runs_its_convolutions_in_bf16_and_sums_in_fp32():
     assert (out * mask[:, None]).abs().max() == 0  # masked tokens stay exactly zero
 
 
+def own_name(tmp_path):
+    """A config file named after this test: Runners of configs named alike that start within
+    one second share a MessageHub (mmengine names them config name + timestamp)."""
+    return tmp_path / f'{tmp_path.name}.py'
+
+
 def amp_pretraining(config, work_dir, backend, *options):
     """A tools/train.py --amp MIM-JEPA run (built as train.main builds it, then trained); checks
     the bfloat16 wrapper, the transformer's GEMMs in bf16 and finite logged losses."""
@@ -86,7 +92,7 @@ def amp_pretraining(config, work_dir, backend, *options):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_runner_iterations_with_amp(backend, tmp_path, photo_folder, quick_runs):  # noqa: F811
-    config = write_jepa_config(tmp_path / 'amp.py', photo_folder, max_epochs=2)
+    config = write_jepa_config(own_name(tmp_path), photo_folder, max_epochs=2)
     assert amp_pretraining(config, tmp_path / 'work', backend).iter == 8
 
 

@@ -18,7 +18,7 @@ import torch
 
 from tests.conftest import REPO
 from tests.data_utils import make_flowers
-from tests.test_amp import BACKENDS, amp_pretraining, assert_bf16_matches_fp32
+from tests.test_amp import BACKENDS, amp_pretraining, assert_bf16_matches_fp32, own_name
 from tests.test_kill_resume import SLOW_DISK, logged, quick_runs, write_jepa_config  # noqa: F401
 from tests.test_mim_jepa import fresh_message_hub, real_batch, tiny_jepa  # noqa: F401
 from tests.test_probe_configs import build_runner, tiny_config
@@ -77,7 +77,7 @@ def test_bf16_on_the_gpu_equals_fp32_within_tolerance(gpu, exact_fp32, backend):
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_mim_jepa_steps_in_bf16_through_the_runner(gpu, backend, tmp_path, photo_folder,
                                                   quick_runs):  # noqa: F811
-    config = write_jepa_config(tmp_path / 'amp.py', photo_folder, max_epochs=2)
+    config = write_jepa_config(own_name(tmp_path), photo_folder, max_epochs=2)
     runner = amp_pretraining(config, tmp_path / 'work', backend)
     assert runner.iter == 8
     assert all(p.device.type == gpu.type for p in runner.model.parameters())
@@ -94,7 +94,7 @@ def test_kill_then_resume_on_the_gpu_is_correct(gpu, tmp_path, photo_folder,
     sparse = ['--cfg-options', 'model.backbone.backend=minkowski']
     (tmp_path / 'stalling_disk.py').write_text(SLOW_DISK)
     killed_cfg = write_jepa_config(
-        tmp_path / 'killed.py', photo_folder, num_workers=1,
+        tmp_path / 'gpu_killed.py', photo_folder, num_workers=1,
         checkpoint="backend_args=dict(backend='scott_test_stalling_disk')",
         extra="custom_imports = dict(imports=['scott_mm', 'stalling_disk'])\n")
     work, marker = tmp_path / 'work', tmp_path / 'saving_iter_6'
@@ -106,8 +106,8 @@ def test_kill_then_resume_on_the_gpu_is_correct(gpu, tmp_path, photo_folder,
                                  str(work), *sparse], cwd=REPO, env=env, stdout=out, stderr=out)
     try:
         reference = tmp_path / 'reference'
-        train.main([write_jepa_config(tmp_path / 'reference.py', photo_folder), '--work-dir',
-                    str(reference), *sparse])
+        train.main([write_jepa_config(tmp_path / 'gpu_reference.py', photo_folder),
+                    '--work-dir', str(reference), *sparse])
         deadline = time.monotonic() + 300
         while not marker.exists():
             assert proc.poll() is None, (tmp_path / 'killed.out').read_text()[-3000:]
@@ -121,8 +121,8 @@ def test_kill_then_resume_on_the_gpu_is_correct(gpu, tmp_path, photo_folder,
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_3.pth')
     at_3 = torch.load(work / 'iter_3.pth', weights_only=True, map_location='cpu')['state_dict']
 
-    runner = train.main([write_jepa_config(tmp_path / 'resumed.py', photo_folder), '--work-dir',
-                         str(work), '--resume', *sparse])
+    runner = train.main([write_jepa_config(tmp_path / 'gpu_resumed.py', photo_folder),
+                         '--work-dir', str(work), '--resume', *sparse])
     assert all(p.device.type == gpu.type for p in runner.model.parameters())
     log = open(f'{runner.log_dir}/{runner.timestamp}.log').read()
     assert 'resumed epoch: 0, iter: 3' in log
@@ -147,7 +147,7 @@ def test_linear_probe_on_the_gpu_from_a_gpu_pretraining(gpu, tmp_path, photo_fol
     """Pretrain (--amp, minkowski, the paper's patch-16 tokenizer) on the GPU, then train and
     test a linear probe of the frozen encoder there with --amp, on real photos."""
     from tools import train
-    config = write_jepa_config(tmp_path / 'jepa.py', photo_folder, max_epochs=2)
+    config = write_jepa_config(own_name(tmp_path), photo_folder, max_epochs=2)
     patch16 = ['model.backbone.patch_size=16', 'model.backbone.img_size=64',
                'train_dataloader.dataset.pipeline.1.scale=64']
     amp_pretraining(config, tmp_path / 'jepa', 'minkowski', *patch16)
