@@ -154,3 +154,17 @@ def test_config_variables_fill_every_placeholder_and_nothing_else(labelled):
         cfg.num_classes = bad
         with pytest.raises(ConfigVariableError, match=f"num_classes must be .* got {bad!r}"):
             fill_config_variables(cfg)
+
+
+def test_mask_pictures_of_ones_own_photos(tmp_path):
+    """tools/visualize_masks.py takes data_root like the training command: the paper's 224 px
+    views and masks of grey, RGBA, palette and CMYK photos, all in colour."""
+    from tools import visualize_masks
+    make_odd_photo_tree(str(tmp_path / 'photos'))
+    samples = visualize_masks.main([osp.join(CONFIGS, 'scott_jepa_folder.py'), '--num', '7',
+                                    '--out', str(tmp_path / 'masks.png'), '--cfg-options',
+                                    f'data_root={tmp_path / "photos"}'])
+    assert len(samples) == 7 and (tmp_path / 'masks.png').stat().st_size > 0
+    for s in samples:
+        assert s['view1'].shape == s['view2'].shape == (224, 224, 3)
+        assert s['image'].ndim == 3 and s['image'].shape[2] == 3
