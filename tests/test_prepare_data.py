@@ -163,6 +163,21 @@ def test_a_wrong_file_in_downloads_is_named_not_used(flowers_online, capsys):
     assert flowers_online['server'].requests == []
 
 
+def test_an_archive_that_does_not_unpack_leaves_no_dataset_folder(flowers_online,
+                                                                  monkeypatch, capsys):
+    """A truncated archive whose md5 is the published one (a broken upload): extraction fails
+    half-way inside the hidden staging folder, which goes; nothing named flowers-102 appears."""
+    server, root = flowers_online['server'], flowers_online['root']
+    broken = flowers_online['files']['102flowers.tgz'][:-400]
+    server.files['/flowers/102flowers.tgz'] = broken
+    monkeypatch.setattr(tvd.Flowers102, '_file_dict', dict(
+        tvd.Flowers102._file_dict, image=('102flowers.tgz', md5(broken))))
+    with pytest.raises(SystemExit):
+        run('flowers102', '--root', root)
+    assert 'the checked archives of Flowers-102 did not unpack' in capsys.readouterr().err
+    assert sorted(os.listdir(root)) == ['downloads']
+
+
 @pytest.mark.parametrize('ignore_range', [False, True], ids=['range', 'server_without_range'])
 def test_dropped_connection_is_resumed_in_the_same_run(flowers_online, ignore_range, capsys):
     server, root = flowers_online['server'], flowers_online['root']
@@ -286,6 +301,8 @@ def test_imagenet100_from_a_local_copy(imagenet, tmp_path, copy, capsys):
     assert 'warning: 100 classes of val/ do not have the 50-50 images' in out
     assert 'images: trainval 200 | test 100 (100 classes)' in out
     assert [p for p in os.listdir(root) if p.startswith('.')] == []
+    assert run('in100', '--root', root, '--imagenet', imagenet).counts == summary.counts
+    assert 'already prepared' in capsys.readouterr().out
 
 
 def test_imagenet100_missing_class_or_unsorted_val(imagenet, tmp_path, capsys):

@@ -9,6 +9,7 @@ name. Archives are kept in ``ROOT/downloads`` (a second run checks them and down
 import os.path as osp
 import shutil
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Callable, Dict, List, Optional, Tuple
@@ -133,7 +134,8 @@ def prepare_downloaded(recipe: Recipe, root: str, retries: int = 3, log=print) -
         try:
             unpack(paths, tmp, recipe.top_folder)
             counts, classes = recipe.count(tmp)
-        except (DatasetLayoutError, FileNotFoundError, tarfile.TarError) as e:
+        except (DatasetLayoutError, FileNotFoundError, tarfile.TarError, EOFError,
+                zlib.error) as e:  # a damaged archive, or not the expected one
             raise PrepareError(f'the checked archives of {recipe.name} did not unpack into its '
                                f'layout (nothing was kept):\n{e}') from e
     return Summary(recipe.name, final, counts, classes,

@@ -12,6 +12,7 @@ import shutil
 
 from ..image_folder import IMG_EXTENSIONS
 from ..imagenet100 import ImageNet100, imagenet100_wnids
+from ..layout import DatasetLayoutError
 from .downloaded import PrepareError, count_with
 from .staging import staged_dir
 from .summary import Summary
@@ -68,9 +69,16 @@ def prepare_imagenet100(root: str, imagenet: str, copy: bool = False, log=print)
     wnids = imagenet100_wnids()
     final = osp.join(root, 'imagenet100')
     count = count_with(ImageNet100, ('trainval', 'test'))
+    next_step = ('train: python tools/train.py configs/scott_jepa_in100.py '
+                 f'--cfg-options train_dataloader.dataset.data_root={final}')
     if osp.exists(final):
-        raise PrepareError(f'{final} exists already; move it away or delete it to make it '
-                           'again (training reads it as it is)')
+        try:
+            counts, classes = count(final)
+        except DatasetLayoutError as e:
+            raise PrepareError(f'{final} exists but is not a complete ImageNet-100; move it '
+                               f'away or delete it, then run again.\n{e}') from e
+        log(f'{final} is already prepared; nothing to do')
+        return Summary('ImageNet-100', final, counts, classes, [], [next_step])
     source = check_source(osp.abspath(imagenet), wnids)
     log(f'{"copying" if copy else "linking"} 100 classes of {imagenet} into {final}')
     with staged_dir(final) as tmp:
@@ -82,7 +90,5 @@ def prepare_imagenet100(root: str, imagenet: str, copy: bool = False, log=print)
                 shutil.copytree(src, dst) if copy else os.symlink(src, dst)
         counts, classes = count(tmp)
     notes = unusual(source) + [
-        'test = ImageNet val/ (50 per class); val for probes is carved from train/',
-        'train: python tools/train.py configs/scott_jepa_in100.py '
-        f'--cfg-options train_dataloader.dataset.data_root={final}']
+        'test = ImageNet val/ (50 per class); val for probes is carved from train/', next_step]
     return Summary('ImageNet-100', final, counts, classes, [], notes)
