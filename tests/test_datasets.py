@@ -304,7 +304,8 @@ def test_image_folder_takes_val_as_test_when_there_is_no_test_folder(tmp_path):
                       split_dirs=dirs) for s in ('train', 'val', 'test')}
     assert len(parts['test']) == 3 and paths(parts['val'])[0].startswith(str(tmp_path / 'val'))
     assert len(parts['train']) == 8
-    with pytest.raises(DatasetLayoutError, match=r'train/<class name>/.*\n.*val/.*\n.*test\|val/'):
+    layout = r'train/<class name>/.*\n.*val/.*\n.*test\|val/'
+    with pytest.raises(DatasetLayoutError, match=layout):
         build(type='SCOTTImageFolder', data_root=str(tmp_path / 'nothing'), split_dirs=dirs)
 
 

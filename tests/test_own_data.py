@@ -84,7 +84,8 @@ def test_pretraining_reads_every_photo_of_the_folder(pretrained):
 def test_linear_probe_then_test_with_data_root_only(pretrained, labelled, tmp_path):
     from tools import test, train
     config = tiny('linear_probe_folder', tmp_path)
-    common = [f'data_root={labelled}', *loader_options('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    common = [f'data_root={labelled}',
+              *loader_options('train_dataloader', 'val_dataloader', 'test_dataloader')]
     runner = train.main([config, '--work-dir', str(tmp_path), '--cfg-options', *common,
                          f'model.backbone.init_cfg.checkpoint={pretrained["ckpt"]}',
                          'train_cfg.max_epochs=1'])

@@ -97,5 +97,6 @@ def test_linear_probe_head_trains_on_a_batch_of_one():
     logits = head((one, ))
     logits.sum().backward()
     assert logits.shape == (1, 3) and head.fc.weight.grad is not None
-    torch.testing.assert_close(head.pre_logits((one, )), (one - stats[0]) / (stats[1] + 1e-6).sqrt())
+    expected = (one - stats[0]) / (stats[1] + 1e-6).sqrt()
+    torch.testing.assert_close(head.pre_logits((one, )), expected)
     assert torch.equal(head.norm.running_mean, stats[0])  # one image does not move them
