@@ -315,6 +315,10 @@ def test_unlabelled_folder_reads_any_tree_and_holds_out_test(tmp_path):
                pipeline=[dict(type='SCOTTLoadImageFromFile'),
                          dict(type='RandomResizedCrop', scale=32), dict(type='PackInputs')])
     assert sorted(paths(ds)) == photos  # nested, any case, no hidden junk, no text file
+    os.symlink(tmp_path / 'photos' / 'holiday', tmp_path / 'photos' / 'misc' / 'link')
+    os.symlink(tmp_path / 'photos', tmp_path / 'photos' / 'misc' / 'loop')
+    linked = build(type='SCOTTUnlabelledFolder', data_root=str(tmp_path / 'photos'))
+    assert len(linked) == len(photos)  # a linked folder counts once; a loop ends
     for i in range(len(ds)):  # grey, RGBA, palette, CMYK: all decode to 3 channels
         assert ds[i]['inputs'].shape == (3, 32, 32)
         assert 'gt_label' not in ds.get_data_info(i)

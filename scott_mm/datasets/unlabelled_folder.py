@@ -51,9 +51,14 @@ class SCOTTUnlabelledFolder(SplitDataset):
         super().__init__(data_root=data_root, **kwargs)
 
     def _images(self, folder: str, skip: Optional[str] = None) -> List[str]:
-        """Image paths below ``folder``, sorted, leaving out ``skip`` and hidden entries."""
-        found = []
+        """Image paths below ``folder``, sorted, leaving out ``skip`` and hidden entries.
+        Linked folders are followed, each real folder once (a link to a parent is no loop)."""
+        found, seen = [], set()
         for parent, dirs, files in os.walk(folder, followlinks=True):
+            if osp.realpath(parent) in seen:
+                dirs[:] = []
+                continue
+            seen.add(osp.realpath(parent))
             dirs[:] = sorted(d for d in dirs
                              if not d.startswith('.') and osp.join(parent, d) != skip)
             found += [osp.join(parent, f) for f in sorted(files)
