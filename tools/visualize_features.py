@@ -29,6 +29,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from scott_mm.engine.config_variables import fill_config_variables  # noqa: E402
+
 PANEL_INCHES = 1.6
 DPI = 100
 TITLE_INCHES = 0.3
@@ -182,6 +184,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    cfg = fill_config_variables(cfg)  # data_root=... of the own-data configs
     backbone = build_backbone(cfg, args.checkpoint, args.prefix)
     size = backbone.img_size[0]
     raw = read_images(args.images) if args.images else dataset_images(cfg, args.num)

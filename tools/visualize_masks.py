@@ -21,6 +21,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
 
+from scott_mm.engine.config_variables import fill_config_variables  # noqa: E402
+
 PANEL_INCHES = 1.6  # one image panel; the PNG is cols * PANEL x rows * PANEL inches at DPI
 DPI = 100
 COLUMNS = ('image', 'view 1 (context, masked)', 'view 2 (target)', 'mask')
@@ -157,6 +159,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    cfg = fill_config_variables(cfg)  # data_root=... of the own-data configs
     samples = collect_samples(cfg, args.num, args.seed)
     draw(samples, args.out)
     print(f'wrote {args.out} ({len(samples)} images, {figure_pixels(len(samples))} px)')

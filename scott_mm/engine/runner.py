@@ -14,6 +14,8 @@ interrupted.
   names the file and the offending globals.
 - ``default_hooks.<name>=None`` removes any default hook, also those mmengine does not know of
   (``rng_state``, ``nonfinite_loss``); mmengine 0.10.7 fails an assertion on them.
+- ``from_cfg`` fills in the ``'{data_root}'`` / ``'{num_classes}'`` placeholders of the own-data
+  configs from the top-level keys (``config_variables.py``).
 
 Bit-identical resume holds on CPU (tests/test_kill_resume.py; both tokenizer backends are
 run-to-run repeatable there). It does not hold, though the resumed run is still a correct
@@ -35,6 +37,7 @@ from mmengine.runner import EpochBasedTrainLoop, Runner
 
 from ..registry import RUNNERS
 from .checkpoint_globals import refusal
+from .config_variables import fill_config_variables
 from .seeded_data import SeededSampler, with_per_sample_seeds
 
 
@@ -53,6 +56,10 @@ def _seeded_sampler(loader):
 @RUNNERS.register_module()
 class ScottRunner(Runner):
     """Same arguments as mmengine's ``Runner``."""
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'ScottRunner':
+        return super().from_cfg(fill_config_variables(cfg))
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
