@@ -10,8 +10,8 @@ interrupted.
 - ``resume`` from a mid-epoch (iteration) checkpoint continues that epoch where the checkpoint
   was taken. mmengine's ``EpochBasedTrainLoop`` would replay the whole epoch from its first
   batch, training on batches twice and running past ``max_iters``.
-- ``load_checkpoint`` turns torch's weights-only refusal into a ``RefusedCheckpointError`` that
-  names the file and the offending globals.
+- Every checkpoint is read by ``read_checkpoint`` (checkpoint_files.py): a file that is not a
+  whole checkpoint, or one refused by the weights-only loader, stops with one message naming it.
 - ``default_hooks.<name>=None`` removes any default hook, also those mmengine does not know of
   (``rng_state``, ``nonfinite_loss``); mmengine 0.10.7 fails an assertion on them.
 
@@ -31,9 +31,12 @@ continuation:
 import pickle
 
 import torch
+from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop, Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..registry import RUNNERS
+from .checkpoint_files import read_checkpoint
 from .checkpoint_globals import refusal
 from .seeded_data import SeededSampler, with_per_sample_seeds
 
@@ -92,11 +95,21 @@ class ScottRunner(Runner):
         sampler.skip_next(done * loader.batch_size)
         self.logger.info(f'Continuing epoch {loop.epoch + 1} after its first {done} batches.')
 
-    def load_checkpoint(self, filename, *args, **kwargs):
-        try:
-            return super().load_checkpoint(filename, *args, **kwargs)
-        except pickle.UnpicklingError as err:
-            refused = refusal(filename, err)
-            if refused is err:
-                raise
-            raise refused from err
+    def load_checkpoint(self, filename, map_location='cpu', strict=False,
+                        revise_keys=[(r'^module.', '')]):  # noqa: B006  (mmengine's default)
+        """mmengine's, reading local files with :func:`read_checkpoint`."""
+        if '://' in str(filename):  # URLs and other backends: mmengine's loaders
+            try:
+                return super().load_checkpoint(filename, map_location, strict, revise_keys)
+            except pickle.UnpicklingError as err:
+                refused = refusal(filename, err)
+                if refused is err:
+                    raise
+                raise refused from err
+        checkpoint = read_checkpoint(filename, map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
