@@ -24,6 +24,11 @@ BAD_OPTIONS = [
      r'and predicted, got 0 \(nothing masked leaves nothing to predict: the loss would be 0\)'),
     ('model.backbone.img_size=abc',  # issue 19: "too many values to unpack"
      r"SCOTT: img_size='abc' must be an int or \(height, width\) of positive ints"),
+    ('optim_wrapper.optimizer.lr=abc',  # issue 19: a TypeError inside torch
+     r"optim_wrapper.optimizer.lr='abc' must be a number >= 0"),
+    ('train_dataloader.batch_size=16',  # issue 19: "epoch_length must be a positive integer"
+     r'train_dataloader.batch_size=16 > dataset size 8 with drop_last=True: an epoch would have '
+     r'no batch. Lower train_dataloader.batch_size or set train_dataloader.drop_last=False.'),
 ]
 
 

@@ -19,6 +19,8 @@ interrupted.
   ``last_checkpoint`` is missing (resume_checkpoint.py), and says what the config changes
   (resume_changes.py): another learning rate, a training set of another size, a
   ``max_epochs`` already behind the checkpoint (an error).
+- An epoch without a batch and non-numeric optimizer settings fail with the key named
+  (config_checks.py).
 - ``default_hooks.<name>=None`` removes any default hook, also those mmengine does not know of
   (``rng_state``, ``nonfinite_loss``); mmengine 0.10.7 fails an assertion on them.
 
@@ -49,6 +51,7 @@ from ..registry import RUNNERS
 from .checkpoint_files import read_checkpoint, state_dict_of
 from .checkpoint_fit import check_optimizer_fits, load_exactly
 from .checkpoint_globals import refusal
+from .config_checks import check_epoch_has_batches, check_optimizer
 from .resume_changes import (DATASET_SIZE, EPOCH_LENGTH, base_hyper_parameters,
                              changed_hyper_parameters, changed_training_set, nothing_left)
 from .resume_checkpoint import RESUME_NEEDS, find_resume_checkpoint
@@ -109,9 +112,15 @@ class ScottRunner(Runner):
         if isinstance(self._train_dataloader, dict):
             self._train_dataloader = with_per_sample_seeds(self._train_dataloader)
         loop = super().build_train_loop(loop)
+        check_epoch_has_batches(loop.dataloader)
         self.message_hub.update_info(DATASET_SIZE, len(loop.dataloader.dataset))
         self.message_hub.update_info(EPOCH_LENGTH, len(loop.dataloader))
         return loop
+
+    def build_optim_wrapper(self, optim_wrapper):
+        if isinstance(optim_wrapper, dict):
+            check_optimizer(optim_wrapper)
+        return super().build_optim_wrapper(optim_wrapper)
 
     def load_or_resume(self) -> None:
         """mmengine's, but auto-resume finds checkpoints without ``last_checkpoint`` too, and a
