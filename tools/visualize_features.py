@@ -15,6 +15,7 @@ augmented. ``--prefix backbone.`` (default) is the context encoder, the one the 
 ``target_encoder.module.`` is the EMA target.
 """
 import argparse
+import sys
 import copy
 
 import matplotlib
@@ -28,6 +29,8 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from scott_mm.cli import add_debug_flag, run  # noqa: E402
 
 PANEL_INCHES = 1.6
 DPI = 100
@@ -174,6 +177,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', default='features.png', help='output PNG')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -193,4 +197,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))
