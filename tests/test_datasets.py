@@ -145,6 +145,32 @@ def test_flowers_missing_image_named(flowers, tmp_path):
         build(type='SCOTTFlowers102', data_root=str(tmp_path / 'f'))
 
 
+@pytest.mark.parametrize('parts', [('trnid', 'tstid'), ('valid', 'tstid'), ('trnid', 'valid')])
+def test_flowers_overlapping_setid_refused(flowers, tmp_path, parts):
+    """Issue 19: an image in 'trnid' and 'tstid' landed in split='pretrain' and in 'test'."""
+    from scipy.io import savemat
+    shutil.copytree(flowers[0], tmp_path / 'f')
+    ids = {k: list(v) for k, v in flowers[1].items()}
+    ids[parts[0]].append(ids[parts[1]][0])
+    savemat(tmp_path / 'f' / 'setid.mat', {k: np.array([v], dtype=np.uint16)
+                                           for k, v in ids.items()})
+    for split in ('pretrain', 'test', 'train'):
+        with pytest.raises(DatasetLayoutError) as e:
+            build(type='SCOTTFlowers102', data_root=str(tmp_path / 'f'), split=split)
+        assert (f"{tmp_path / 'f' / 'setid.mat'} lists 1 image id(s) in both {parts[0]!r} and "
+                f"{parts[1]!r}: [{ids[parts[1]][0]}]") in str(e.value)
+
+
+def test_pets_image_in_trainval_and_test_refused(pets, tmp_path):
+    shutil.copytree(pets[0], tmp_path / 'p')
+    test_line = open(tmp_path / 'p' / 'annotations' / 'test.txt').readline()
+    with open(tmp_path / 'p' / 'annotations' / 'trainval.txt', 'a') as f:
+        f.write(test_line)
+    with pytest.raises(DatasetLayoutError, match=r'more than one split \(train and test: .*'
+                       + test_line.split()[0] + r'\.jpg\): test images would leak'):
+        build(type='SCOTTOxfordIIITPet', data_root=str(tmp_path / 'p'), split='pretrain')
+
+
 # ----------------------------------------------------------------------------- Pets
 
 def test_pets_val_carved_from_trainval_never_test(pets):

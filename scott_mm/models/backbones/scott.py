@@ -59,7 +59,7 @@ class SCOTT(BaseBackbone):
 
         self.tokenizer = SCOTTTokenizer(in_channels, embed_dims, stem_channels, patch_size,
                                         backend, paper_compat)
-        self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        self.img_size = self._image_size(img_size)
         self.grid_size = self.tokenizer.grid_size(self.img_size)
         self.register_buffer('pos_embed', sincos_2d(embed_dims, self.grid_size)[None],
                              persistent=False)
@@ -71,6 +71,16 @@ class SCOTT(BaseBackbone):
                                             attn_drop_rate, drop_path_rate)
         if frozen_stages > 0:
             self._freeze_stages()
+
+    @staticmethod
+    def _image_size(img_size):
+        """(H, W) from an int or a pair of positive ints; anything else is named."""
+        size = (img_size, img_size) if isinstance(img_size, int) else img_size
+        if not (isinstance(size, (list, tuple)) and len(size) == 2 and
+                all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
+            raise ValueError(f'SCOTT: img_size={img_size!r} must be an int or (height, width) of '
+                             'positive ints, e.g. model.backbone.img_size=224.')
+        return tuple(size)
 
     def _arch_settings(self, arch):
         if isinstance(arch, str):
