@@ -56,6 +56,10 @@ class MIMJEPA(BaseSelfSupervisor):
              **kwargs) -> Dict[str, torch.Tensor]:
         context_view, target_view = inputs[0], inputs[1]
         mask = torch.stack([sample.mask for sample in data_samples]).bool()  # (B, h, w), 1=masked
+        if not bool(mask.flatten(1).any(1).all()):
+            raise ValueError('MIMJEPA: an image of this batch has no masked patch, so there is '
+                             'nothing to predict and its loss is 0: the mask generator of the '
+                             'train pipeline must mask at least one patch (mask_ratio > 0).')
 
         # 1. Targets: the EMA encoder on the full second view, layer-normed, no gradient.
         self.target_encoder.update_parameters(self.backbone)
