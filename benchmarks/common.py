@@ -124,9 +124,20 @@ def measure_backends(module: str, case: dict, backends: list, label: str) -> lis
 
 
 def machine() -> dict:
-    return dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
+    """What the numbers were measured on: ratios differ between CPU models and ISA levels."""
+    return dict(cpu=platform.processor() or platform.machine(), cpu_model=cpu_model(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(), torch=torch.__version__,
                 gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+
+
+def cpu_model():
+    """The CPU's marketing name from /proc/cpuinfo (None where there is none)."""
+    if not os.path.exists('/proc/cpuinfo'):
+        return None
+    with open('/proc/cpuinfo') as f:
+        return next((line.split(':', 1)[1].strip() for line in f
+                     if line.startswith('model name')), None)
 
 
 def print_table(rows, columns):

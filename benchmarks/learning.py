@@ -425,7 +425,7 @@ def main(argv=None):
              f'training per run; {protocol}')
     results = Results(args.out, dict(
         benchmark='learning', title=title, protocol=protocol, setup=setup,
-        command='python -m benchmarks.learning ' + ' '.join(argv), machine=machine_info()))
+        command='python -m benchmarks.learning ' + ' '.join(argv), machine=machine()))
     claim_work_dir(args, setup)
 
     start = time.perf_counter()
@@ -449,7 +449,7 @@ def main(argv=None):
                 result = run_mim_jepa(args, cfg, seed, planned[method], data, num_classes)
             else:
                 result = run_supervised(args, cfg, seed, planned[method], data, num_classes)
-            result['machine'] = machine_info()
+            result['machine'] = machine()
             results.add(method, seed, result)
             log(f'{method} seed {seed}: done: ' + json.dumps(
                 {k: v for k, v in result.items() if k not in ('curve', 'machine')})[:400])
@@ -482,16 +482,6 @@ def plan_iterations(args, results, num_classes: int):
             planned.update({m: max(1, int(args.budget_min * 60 / timed[m])) for m in timed})
         log(f'timed s/iter {timed} -> iterations {planned}')
     results.save()
-
-
-def machine_info() -> dict:
-    info = machine()
-    if os.path.exists('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as f:
-            info['cpu_model'] = next((line.split(':', 1)[1].strip() for line in f
-                                      if line.startswith('model name')), None)
-    info['cpu_capability'] = torch.backends.cpu.get_cpu_capability()
-    return info
 
 
 if __name__ == '__main__':

@@ -92,3 +92,49 @@ def write_idx(path: str, array: np.ndarray) -> None:
     header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype='>i4').tobytes()
     with gzip.open(path, 'wb') as f:
         f.write(header + array.tobytes())
+
+
+def save_odd(path: str, rgb: np.ndarray, mode: str) -> None:
+    """Write ``rgb`` as a PIL ``mode`` image ('RGB', 'L', 'RGBA', 'P', 'LA', 'CMYK'); the file
+    name's extension picks the format."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    img = Image.fromarray(rgb)
+    if mode == 'RGBA':  # a real alpha channel, half transparent
+        alpha = np.full(rgb.shape[:2], 255, np.uint8)
+        alpha[:, : rgb.shape[1] // 2] = 0
+        img = Image.fromarray(np.dstack([rgb, alpha]))
+    elif mode != 'RGB':
+        img = img.convert(mode)
+    img.save(path)
+
+
+# (relative path, PIL mode, (width, height)): nested folders, mixed extensions and sizes, grey,
+# RGBA, palette and CMYK images: what a user's photo folder holds.
+ODD_IMAGES = (
+    ('IMG_0001.JPG', 'RGB', (64, 48)),
+    ('holiday/2019/beach.jpeg', 'L', (40, 72)),
+    ('holiday/2019/scan.png', 'RGBA', (96, 96)),
+    ('holiday/2020/deep/er/logo.png', 'P', (33, 57)),
+    ('holiday/2020/sketch.png', 'LA', (50, 30)),
+    ('misc/print.jpg', 'CMYK', (120, 80)),
+    ('misc/old.bmp', 'RGB', (24, 24)),
+)
+
+
+def make_odd_photo_tree(root: str) -> list:
+    """A user's unlabelled photo folder of real photos with the odd cases above, plus files that
+    are not photos (hidden ``._`` and ``.thumbnails/`` junk, a text file). Returns the photos'
+    paths."""
+    paths = []
+    for i, (rel, mode, size) in enumerate(ODD_IMAGES):
+        path = osp.join(root, rel)
+        rgb = np.asarray(Image.fromarray(photo(PHOTOS[i % len(PHOTOS)], i, 128)).resize(size))
+        save_odd(path, rgb, mode)
+        paths.append(path)
+    for junk in ('._IMG_0001.JPG', 'holiday/.thumbnails/beach.jpg'):
+        os.makedirs(osp.dirname(osp.join(root, junk)), exist_ok=True)
+        with open(osp.join(root, junk), 'wb') as f:
+            f.write(b'\x00\x05\x16\x07 AppleDouble, not a JPEG')
+    with open(osp.join(root, 'holiday', 'notes.txt'), 'w') as f:
+        f.write('not an image\n')
+    return sorted(paths)

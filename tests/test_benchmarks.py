@@ -30,10 +30,11 @@ def test_tokenizer_case_runs_on_real_backends(measure):
 
 
 def test_pretrain_step_case_times_both_backends_on_the_real_model():
-    from benchmarks.pretrain_step import run_case as step_case
+    from benchmarks.pretrain_step import BACKENDS, SCOTT_S, run_case as step_case
     case = dict(device='cpu', batch=2, img=64, repeats=1, threads=1, authors=None,
-                measure='time', backends=['dense', 'minkowski'])
+                config=SCOTT_S, measure='time', backends=list(BACKENDS))
     result = step_case(case)
+    assert set(result['times']) == {'dense', 'minkowski', 'dense+visible', 'minkowski+visible'}
     assert all(len(t) == 1 and t[0] > 0 for t in result['times'].values())
 
 

@@ -18,8 +18,8 @@ from scott_mm.datasets.idx import read_idx
 from scott_mm.datasets.imagenet100 import imagenet100_wnids
 from scott_mm.datasets.splits import balanced_subset, carve_val
 from scott_mm.registry import DATASETS
-from tests.data_utils import (PET_BREEDS, make_flowers, make_image_folder, make_pets, photo,
-                              write_idx)
+from tests.data_utils import (PET_BREEDS, make_flowers, make_image_folder, make_odd_photo_tree,
+                              make_pets, photo, write_idx)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PIPELINE = [dict(type='LoadImageFromFile'),
@@ -143,6 +143,32 @@ def test_flowers_missing_image_named(flowers, tmp_path):
     os.remove(tmp_path / 'f' / 'jpg' / 'image_00004.jpg')
     with pytest.raises(DatasetLayoutError, match=r'1 image\(s\).*jpg/image_00004\.jpg'):
         build(type='SCOTTFlowers102', data_root=str(tmp_path / 'f'))
+
+
+@pytest.mark.parametrize('parts', [('trnid', 'tstid'), ('valid', 'tstid'), ('trnid', 'valid')])
+def test_flowers_overlapping_setid_refused(flowers, tmp_path, parts):
+    """Issue 19: an image in 'trnid' and 'tstid' landed in split='pretrain' and in 'test'."""
+    from scipy.io import savemat
+    shutil.copytree(flowers[0], tmp_path / 'f')
+    ids = {k: list(v) for k, v in flowers[1].items()}
+    ids[parts[0]].append(ids[parts[1]][0])
+    savemat(tmp_path / 'f' / 'setid.mat', {k: np.array([v], dtype=np.uint16)
+                                           for k, v in ids.items()})
+    for split in ('pretrain', 'test', 'train'):
+        with pytest.raises(DatasetLayoutError) as e:
+            build(type='SCOTTFlowers102', data_root=str(tmp_path / 'f'), split=split)
+        assert (f"{tmp_path / 'f' / 'setid.mat'} lists 1 image id(s) in both {parts[0]!r} and "
+                f"{parts[1]!r}: [{ids[parts[1]][0]}]") in str(e.value)
+
+
+def test_pets_image_in_trainval_and_test_refused(pets, tmp_path):
+    shutil.copytree(pets[0], tmp_path / 'p')
+    test_line = open(tmp_path / 'p' / 'annotations' / 'test.txt').readline()
+    with open(tmp_path / 'p' / 'annotations' / 'trainval.txt', 'a') as f:
+        f.write(test_line)
+    with pytest.raises(DatasetLayoutError, match=r'more than one split \(train and test: .*'
+                       + test_line.split()[0] + r'\.jpg\): test images would leak'):
+        build(type='SCOTTOxfordIIITPet', data_root=str(tmp_path / 'p'), split='pretrain')
 
 
 # ----------------------------------------------------------------------------- Pets
@@ -287,6 +313,64 @@ def test_image_folder_wrong_root(tmp_path):
         build(type='SCOTTImageFolder', data_root=str(tmp_path))
     msg = str(e.value)
     assert 'missing train/' in msg and str(tmp_path) in msg and 'train/<class name>/' in msg
+
+
+def test_image_folder_takes_val_as_test_when_there_is_no_test_folder(tmp_path):
+    """test=('test', 'val'): a train/ + val/ tree (ImageNet, Imagenette) reports on val/ and
+    selects on a part carved from train; with a test/ folder too, every folder keeps its role."""
+    dirs = dict(train='train', val='val', test=('test', 'val'))
+    make_image_folder(str(tmp_path), {'train': {'cat': 4, 'rocket': 4}, 'val': {'cat': 2}})
+    parts = {s: build(type='SCOTTImageFolder', data_root=str(tmp_path), split=s,
+                      split_dirs=dirs) for s in ('train', 'val', 'test')}
+    assert all(p.startswith(str(tmp_path / 'val')) for p in paths(parts['test']))
+    assert len(parts['test']) == 2 and len(parts['val']) == 2 and len(parts['train']) == 6
+    assert all('/train/' in p for p in paths(parts['val']) + paths(parts['train']))
+    make_image_folder(str(tmp_path), {'test': {'rocket': 3}})
+    parts = {s: build(type='SCOTTImageFolder', data_root=str(tmp_path), split=s,
+                      split_dirs=dirs) for s in ('train', 'val', 'test')}
+    assert len(parts['test']) == 3 and paths(parts['val'])[0].startswith(str(tmp_path / 'val'))
+    assert len(parts['train']) == 8
+    layout = r'train/<class name>/.*\n.*val/.*\n.*test\|val/'
+    with pytest.raises(DatasetLayoutError, match=layout):
+        build(type='SCOTTImageFolder', data_root=str(tmp_path / 'nothing'), split_dirs=dirs)
+
+
+def test_unlabelled_folder_reads_any_tree_and_holds_out_test(tmp_path):
+    photos = make_odd_photo_tree(str(tmp_path / 'photos'))
+    ds = build(type='SCOTTUnlabelledFolder', data_root=str(tmp_path / 'photos'),
+               pipeline=[dict(type='SCOTTLoadImageFromFile'),
+                         dict(type='RandomResizedCrop', scale=32), dict(type='PackInputs')])
+    assert sorted(paths(ds)) == photos  # nested, any case, no hidden junk, no text file
+    os.symlink(tmp_path / 'photos' / 'holiday', tmp_path / 'photos' / 'misc' / 'link')
+    os.symlink(tmp_path / 'photos', tmp_path / 'photos' / 'misc' / 'loop')
+    linked = build(type='SCOTTUnlabelledFolder', data_root=str(tmp_path / 'photos'))
+    assert len(linked) == len(photos)  # a linked folder counts once; a loop ends
+    for i in range(len(ds)):  # grey, RGBA, palette, CMYK: all decode to 3 channels
+        assert ds[i]['inputs'].shape == (3, 32, 32)
+        assert 'gt_label' not in ds.get_data_info(i)
+    # a labelled tree: train/ (and val/ when there is a test/) pretrain, test/ is held out
+    root = str(tmp_path / 'labelled')
+    make_image_folder(root, {'train': {'cat': 3}, 'val': {'cat': 2}, 'test': {'cat': 1}})
+    pretrain = build(type='SCOTTUnlabelledFolder', data_root=root)
+    test = build(type='SCOTTUnlabelledFolder', data_root=root, split='test')
+    everything = build(type='SCOTTUnlabelledFolder', data_root=root, split='all_including_test')
+    assert len(pretrain) == 5 and not any('/test/' in p for p in paths(pretrain))
+    assert len(test) == 1 and len(everything) == 6
+    shutil.rmtree(osp.join(root, 'test'))  # train/ + val/: val/ is the held-out split
+    assert all('/train/' in p for p in paths(build(type='SCOTTUnlabelledFolder', data_root=root)))
+    assert len(build(type='SCOTTUnlabelledFolder', data_root=root, test_dirs=())) == 5
+
+
+def test_unlabelled_folder_bad_roots(tmp_path):
+    with pytest.raises(DatasetLayoutError, match='data_root is not a directory'):
+        build(type='SCOTTUnlabelledFolder', data_root=str(tmp_path / 'missing'))
+    (tmp_path / 'empty' / 'sub').mkdir(parents=True)
+    (tmp_path / 'empty' / 'sub' / 'notes.txt').write_text('no photos here')
+    with pytest.raises(DatasetLayoutError, match=r'no images \(.jpg.*\) under the root'):
+        build(type='SCOTTUnlabelledFolder', data_root=str(tmp_path / 'empty'))
+    make_image_folder(str(tmp_path / 'only_val'), {'val': {'cat': 1}})
+    with pytest.raises(DatasetLayoutError, match='outside the held-out .*only_val/val'):
+        build(type='SCOTTUnlabelledFolder', data_root=str(tmp_path / 'only_val'))
 
 
 # ----------------------------------------------------------------------------- bad image files

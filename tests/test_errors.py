@@ -17,7 +17,18 @@ BAD_OPTIONS = [
     ('model.backbone.img_size=36',
      'image size 36x36 is not divisible by the patch size 8'),
     ('train_dataloader.dataset.pipeline.4.mask_ratio=1.2',
-     r'mask_ratio must be in \[0, 1\), got 1.2'),
+     r'BlockwiseMaskGenerator: mask_ratio must be in \(0, 1\), the fraction of patches '
+     r'hidden and predicted, got 1.2'),
+    ('train_dataloader.dataset.pipeline.4.mask_ratio=0',  # issue 19: trained with loss 0
+     r'BlockwiseMaskGenerator: mask_ratio must be in \(0, 1\), the fraction of patches hidden '
+     r'and predicted, got 0 \(nothing masked leaves nothing to predict: the loss would be 0\)'),
+    ('model.backbone.img_size=abc',  # issue 19: "too many values to unpack"
+     r"SCOTT: img_size='abc' must be an int or \(height, width\) of positive ints"),
+    ('optim_wrapper.optimizer.lr=abc',  # issue 19: a TypeError inside torch
+     r"optim_wrapper.optimizer.lr='abc' must be a number >= 0"),
+    ('train_dataloader.batch_size=16',  # issue 19: "epoch_length must be a positive integer"
+     r'train_dataloader.batch_size=16 > dataset size 8 with drop_last=True: an epoch would have '
+     r'no batch. Lower train_dataloader.batch_size or set train_dataloader.drop_last=False.'),
 ]
 
 

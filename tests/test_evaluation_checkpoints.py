@@ -97,7 +97,9 @@ def test_checkpoint_that_is_not_a_file(tmp_path):
         read_state_dict(str(tmp_path))  # a folder
     junk = tmp_path / 'junk.pth'
     junk.write_text('not a checkpoint')
-    with pytest.raises(EncoderCheckpointError, match='cannot be read as a torch checkpoint'):
+    with pytest.raises(EncoderCheckpointError,
+                       match=f'model.backbone.init_cfg.checkpoint: Cannot load checkpoint {junk}: '
+                       'not a checkpoint written by torch.save: it is a text file'):
         read_state_dict(str(junk))
 
 

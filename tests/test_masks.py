@@ -116,6 +116,13 @@ def test_multiblock_union_of_target_blocks():
 @pytest.mark.parametrize('cls,kwargs,name', [
     (RandomMaskGenerator, dict(mask_ratio=1.0), 'mask_ratio'),
     (BlockwiseMaskGenerator, dict(mask_ratio=-0.1), 'mask_ratio'),
+    # issue 19: nothing masked, nothing to predict (MIM-JEPA trained with loss 0)
+    (BlockwiseMaskGenerator, dict(mask_ratio=0), r'mask_ratio must be in \(0, 1\)'),
+    (RandomMaskGenerator, dict(mask_ratio=0.0), r'mask_ratio must be in \(0, 1\)'),
+    (RandomMaskGenerator, dict(input_size=(4, 4), mask_ratio=0.05),
+     r'mask_ratio=0.05 masks no patch of a grid of 16 \(nothing to predict\); use at least '
+     r'0.0625'),
+    (BlockwiseMaskGenerator, dict(mask_ratio='0.6'), 'mask_ratio'),
     (BlockwiseMaskGenerator, dict(input_size=(4, 4), min_num_patches=16), 'min_num_patches'),
     (BlockwiseMaskGenerator, dict(mask_ratio=0.95), 'min_num_patches'),
     (BlockwiseMaskGenerator, dict(input_size=(1, 40), mask_ratio=0.5, min_num_patches=4),

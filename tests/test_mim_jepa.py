@@ -123,3 +123,11 @@ def test_backbone_must_return_tokens():
                                         out_type='avg_featmap'),
                           neck=dict(type='JEPAPredictor', in_channels=192, embed_dims=192),
                           head=dict(type='LatentPredictionHead')))
+
+
+def test_a_batch_with_an_unmasked_image_is_refused():
+    """A custom mask generator that masks nothing would train on a loss of 0 without a word."""
+    inputs, samples = real_batch()
+    samples[1].set_mask(torch.zeros(4, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match='no masked patch'):
+        tiny_jepa().loss(inputs, samples)

@@ -84,3 +84,19 @@ def test_linear_probe_head_standardises_features():
     assert head((feats, )).shape == (64, 3)
     with pytest.raises(ValueError, match="out_type='avg_featmap'"):
         head((torch.randn(2, 9, 16), ))
+
+
+def test_linear_probe_head_trains_on_a_batch_of_one():
+    """The last training batch may hold one image: standardise it with the running statistics
+    (BatchNorm1d alone refuses a batch of one in training)."""
+    head = MODELS.build(dict(type='BatchNormLinearClsHead', num_classes=3, in_channels=16))
+    head.train()
+    head.pre_logits((5.0 + torch.randn(64, 16), ))  # running statistics move towards 5 / 1
+    stats = head.norm.running_mean.clone(), head.norm.running_var.clone()
+    one = 5.0 + torch.randn(1, 16)
+    logits = head((one, ))
+    logits.sum().backward()
+    assert logits.shape == (1, 3) and head.fc.weight.grad is not None
+    expected = (one - stats[0]) / (stats[1] + 1e-6).sqrt()
+    torch.testing.assert_close(head.pre_logits((one, )), expected)
+    assert torch.equal(head.norm.running_mean, stats[0])  # one image does not move them

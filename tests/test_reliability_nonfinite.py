@@ -78,3 +78,40 @@ def test_unknown_action_names_the_choices():
     from scott_mm.engine import NonFiniteLossHook
     with pytest.raises(ValueError, match=r"action='ignore' is not one of \('raise', 'skip'\)"):
         NonFiniteLossHook(action='ignore')
+
+
+# ---------------------------------------------------------------- issue 19, item 7
+
+@pytest.mark.parametrize('kind', ['nan', 'inf', 'too_large_to_centre'])
+def test_effective_rank_of_non_finite_features_is_nan_with_a_warning(kind):
+    from scott_mm.evaluation import effective_rank
+    features = torch.randn(6, 4)
+    if kind == 'too_large_to_centre':
+        features = torch.full((6, 4), 3e38)
+        features[0] = -3e38  # finite, but the mean overflows
+    else:
+        features[2, 1] = math.nan if kind == 'nan' else math.inf
+    with pytest.warns(UserWarning, match='effective_rank: the features hold inf or NaN values'):
+        assert math.isnan(effective_rank(features))
+
+
+def test_effective_rank_when_the_svd_fails_is_nan_with_a_warning(monkeypatch):
+    """LAPACK can fail to converge; a diagnostic must not stop the run for that."""
+    from scott_mm.evaluation import effective_rank
+
+    def no_convergence(matrix):
+        raise torch.linalg.LinAlgError('linalg.svd: The algorithm failed to converge')
+    monkeypatch.setattr(torch.linalg, 'svdvals', no_convergence)
+    with pytest.warns(UserWarning, match='effective_rank: the SVD failed'):
+        assert math.isnan(effective_rank(torch.randn(6, 4)))
+
+
+def test_divergence_is_reported_by_the_guard_not_by_a_diagnostic(tmp_path, photo_folder,
+                                                                 quick_runs):
+    """lr=1e12: before, linalg.svd failed in the collapse diagnostics before the non-finite
+    loss guard saw the loss."""
+    from tools import train
+    with pytest.raises(FloatingPointError, match=r'Non-finite loss at iteration \d+ \(epoch 1\): '
+                       r'loss=nan, target_std=nan, target_rank=nan'):
+        train.main([write_jepa_config(tmp_path / 'cfg.py', photo_folder), '--work-dir',
+                    str(tmp_path / 'work'), '--cfg-options', 'optim_wrapper.optimizer.lr=1e12'])

@@ -14,6 +14,7 @@ picks which: 'dense' or 'minkowski'), so the picture is the real computation. We
 random (Kaiming) unless ``--checkpoint`` gives a SCOTT-S checkpoint (prefix backbone.).
 """
 import argparse
+import sys
 
 import matplotlib
 
@@ -23,6 +24,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from scott_mm.cli import add_debug_flag, run  # noqa: E402
 
 IMG_SIZE = 224
 PATCH = 16
@@ -158,6 +161,7 @@ def parse_args(argv=None):
     parser.add_argument('--backend', default='dense', choices=('dense', 'minkowski'),
                         help='backend whose forward pass the drawing is checked against')
     parser.add_argument('--checkpoint', help='optional SCOTT-S checkpoint (224 px, stride 16)')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -175,4 +179,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

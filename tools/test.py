@@ -7,12 +7,14 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from scott_mm.cli import add_debug_flag, run
 from scott_mm.engine.cpu_distributed import setup_cpu_distributed
 
 
@@ -28,6 +30,7 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -49,8 +52,8 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'Checkpoint not found: {args.checkpoint}')
+    if not osp.isfile(args.checkpoint):  # before the datasets are built
+        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     cfg = setup_cpu_distributed(merge_args(Config.fromfile(args.config), args))
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     metrics = runner.test()
@@ -61,4 +64,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

@@ -7,12 +7,14 @@ Examples:
 import argparse
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from scott_mm.cli import add_debug_flag, run
 from scott_mm.engine.cpu_distributed import setup_cpu_distributed
 
 
@@ -37,6 +39,7 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -77,4 +80,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

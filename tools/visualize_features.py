@@ -15,6 +15,7 @@ augmented. ``--prefix backbone.`` (default) is the context encoder, the one the 
 ``target_encoder.module.`` is the EMA target.
 """
 import argparse
+import sys
 import copy
 
 import matplotlib
@@ -28,6 +29,9 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from scott_mm.cli import add_debug_flag, run  # noqa: E402
+from scott_mm.engine.config_variables import fill_config_variables  # noqa: E402
 
 PANEL_INCHES = 1.6
 DPI = 100
@@ -174,6 +178,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', default='features.png', help='output PNG')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -182,6 +187,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    cfg = fill_config_variables(cfg)  # data_root=... of the own-data configs
     backbone = build_backbone(cfg, args.checkpoint, args.prefix)
     size = backbone.img_size[0]
     raw = read_images(args.images) if args.images else dataset_images(cfg, args.num)
@@ -193,4 +199,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

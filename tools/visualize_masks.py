@@ -10,6 +10,7 @@ masked patches greyed and hatched (what the context encoder does *not* see), vie
 target view (the EMA encoder sees all of it), and the mask on the token grid (black = masked).
 """
 import argparse
+import sys
 
 import matplotlib
 
@@ -20,6 +21,9 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
+
+from scott_mm.cli import add_debug_flag, run  # noqa: E402
+from scott_mm.engine.config_variables import fill_config_variables  # noqa: E402
 
 PANEL_INCHES = 1.6  # one image panel; the PNG is cols * PANEL x rows * PANEL inches at DPI
 DPI = 100
@@ -149,6 +153,7 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='seed of the random augmentations')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_dataloader.dataset.data_root=...')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -157,6 +162,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    cfg = fill_config_variables(cfg)  # data_root=... of the own-data configs
     samples = collect_samples(cfg, args.num, args.seed)
     draw(samples, args.out)
     print(f'wrote {args.out} ({len(samples)} images, {figure_pixels(len(samples))} px)')
@@ -164,4 +170,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

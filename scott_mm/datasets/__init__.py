@@ -9,7 +9,8 @@ from .layout import DatasetLayoutError
 from .loading import SCOTTLoadImageFromFile, UnreadableImageError
 from .oxford_pets import SCOTTOxfordIIITPet
 from .splits import SPLITS
+from .unlabelled_folder import SCOTTUnlabelledFolder
 
 __all__ = ['SCOTTFashionMNIST', 'SCOTTFlowers102', 'SCOTTImageFolder', 'ImageNet100',
-           'SCOTTOxfordIIITPet', 'SCOTTLoadImageFromFile', 'DatasetLayoutError',
-           'UnreadableImageError', 'SPLITS']
+           'SCOTTOxfordIIITPet', 'SCOTTUnlabelledFolder', 'SCOTTLoadImageFromFile',
+           'DatasetLayoutError', 'UnreadableImageError', 'SPLITS']

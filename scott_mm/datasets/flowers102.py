@@ -4,6 +4,7 @@ mmpretrain's ``Flowers102`` reads the same files but offers no ``all_including_t
 labelled subsets and no root check, so this class reads them itself (scipy, no md5 check, so
 miniature test copies work too).
 """
+import itertools
 import os.path as osp
 
 import numpy as np
@@ -58,6 +59,16 @@ class SCOTTFlowers102(SplitDataset):
                                'imagelabels.mat labels must lie in 1..102', self.LAYOUT,
                                self.SOURCE)
         ids = self._read_mat('setid.mat', ['trnid', 'valid', 'tstid'])
+        for a, b in itertools.combinations(ids, 2):
+            shared = np.intersect1d(ids[a], ids[b])
+            if shared.size:  # a test image in 'trnid' would land in the 'pretrain' split
+                raise layout_error(
+                    type(self).__name__, self.data_root,
+                    f'{osp.join(self.data_root, "setid.mat")} lists {shared.size} image id(s) in '
+                    f'both {a!r} and {b!r}: {shared[:10].tolist()}'
+                    f'{" ..." if shared.size > 10 else ""}. Each image must be in one split '
+                    'only, or test images leak into training and pretraining; use the official '
+                    'setid.mat', self.LAYOUT, self.SOURCE)
         names = {i: f'image_{i:05d}.jpg' for part in ids.values() for i in part.tolist()}
         bad = [i for i in names if not 1 <= i <= len(labels)]
         if bad:

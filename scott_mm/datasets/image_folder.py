@@ -33,6 +33,10 @@ class SCOTTImageFolder(SplitDataset):
         split_dirs (dict, optional): Folder name of each part, ``None`` for a part the dataset
             lacks. Defaults to ``dict(train='train', val='val', test='test')``; a missing
             ``val`` folder is carved from train, a missing ``test`` folder means no test split.
+            A tuple of names takes the first folder that exists, and a folder serving as test
+            is never also val: ``test=('test', 'val')`` reads a ``train/`` + ``val/`` tree
+            (ImageNet, Imagenette) with ``val/`` as the held-out test split and val carved from
+            train, and a ``train/`` + ``val/`` + ``test/`` tree as it is.
         extensions (Sequence[str]): File name endings that count as images (any case).
         **kwargs: ``split`` and the rest, see :class:`SplitDataset`.
     """
@@ -56,7 +60,9 @@ class SCOTTImageFolder(SplitDataset):
     def LAYOUT(self):  # noqa: N802
         d = self.split_dirs
         lines = [f'{d["train"]}/<class name>/<image>{self.extensions[0]}   (required)']
-        lines += [f'{d[k]}/<class name>/...   (optional)' for k in ('val', 'test') if d[k]]
+        for part in ('val', 'test'):
+            names = (d[part],) if isinstance(d[part], str) else d[part] or ()
+            lines += [f'{"|".join(names)}/<class name>/...   (optional, {part})'] if names else []
         return '\n'.join(['<data_root>/'] + ['  ' + x for x in lines])
 
     def select_classes(self, folders: List[str]) -> List[str]:
@@ -94,8 +100,8 @@ class SCOTTImageFolder(SplitDataset):
         if not classes:
             raise self._error(f'no class folders in {train_dir}')
         self._metainfo['classes'] = tuple(classes)
-        val_dir = optional_dir(self.data_root, self.split_dirs['val'])
         test_dir = optional_dir(self.data_root, self.split_dirs['test'])
+        val_dir = optional_dir(self.data_root, self.split_dirs['val'], exclude=test_dir)
         return (self._scan(train_dir, classes),
                 self._scan(val_dir, classes) if val_dir else None,
                 self._scan(test_dir, classes) if test_dir else None)

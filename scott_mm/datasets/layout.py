@@ -68,9 +68,11 @@ def _missing(root: str, required: Sequence[str]) -> list:
     return out
 
 
-def optional_dir(root: str, name: Optional[str]) -> Optional[str]:
-    """``root/name`` when ``name`` is given and that folder exists, else None."""
-    if not name:
-        return None
-    path = osp.join(root, name)
-    return path if osp.isdir(path) else None
+def optional_dir(root: str, names, exclude: Optional[str] = None) -> Optional[str]:
+    """``root/name`` for the first of ``names`` (one name, a tuple of them, or None) whose folder
+    exists and is not ``exclude``, else None."""
+    for name in (names,) if isinstance(names, str) else names or ():
+        path = osp.join(root, name)
+        if osp.isdir(path) and path != exclude:
+            return path
+    return None

@@ -9,8 +9,8 @@ from typing import List, Optional, Sequence
 
 from mmpretrain.datasets import BaseDataset
 
-from .layout import resolve_root
-from .splits import balanced_subset, check_split, select_split
+from .layout import layout_error, resolve_root
+from .splits import balanced_subset, check_split, select_split, shared_images
 
 
 class SplitDataset(BaseDataset):
@@ -67,6 +67,12 @@ class SplitDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         """The chosen split of the dataset's parts, optionally a labelled subset of it."""
         train, val, test = self.load_parts()
+        shared = shared_images(train, val, test)
+        if shared:
+            raise layout_error(type(self).__name__, self.data_root,
+                               'the index files put images in more than one split ('
+                               + '; '.join(shared) + '): test images would leak into training '
+                               'and pretraining', self.LAYOUT, self.SOURCE)
         infos = select_split(self.split, train, val, test, self.val_fraction, self.split_seed)
         if self.num_labels is not None:
             infos = balanced_subset(infos, self.num_labels, self.label_seed)

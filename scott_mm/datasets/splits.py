@@ -79,6 +79,22 @@ def balanced_subset(infos: List[dict], num_labels: int, seed: int) -> List[dict]
     return [infos[i] for i in sorted(keep)]
 
 
+def shared_images(train: List[dict], val: Optional[List[dict]],
+                  test: Optional[List[dict]]) -> List[str]:
+    """``'<part> and <part>: <image>, ...'`` for every pair of parts that list the same image
+    file: such an image would be trained (or pretrained) on and then tested."""
+    parts = {'train': train, 'val': val or [], 'test': test or []}
+    files = {name: {info['img_path'] for info in infos if 'img_path' in info}
+             for name, infos in parts.items()}
+    found = []
+    for a, b in (('train', 'val'), ('train', 'test'), ('val', 'test')):
+        shared = sorted(files[a] & files[b])
+        if shared:
+            more = f' and {len(shared) - 3} more' if len(shared) > 3 else ''
+            found.append(f'{a} and {b}: {", ".join(shared[:3])}{more}')
+    return found
+
+
 def select_split(split: str, train: List[dict], val: Optional[List[dict]],
                  test: Optional[List[dict]], val_fraction: float, seed: int) -> List[dict]:
     """Pick ``split`` from the dataset's own parts, carving val from train when there is none."""

@@ -10,7 +10,8 @@ which pickle as ``getattr(HistoryBuffer, 'mean')``. The weights-only unpickler o
 allow-listed callables, so whatever getattr fetches can never be called.
 
 ``refusal`` rewrites torch's long weights-only error into one line that names the file and the
-offending globals (``ScottRunner.load_checkpoint`` uses it for ``--resume`` and ``load_from``).
+offending globals; ``read_checkpoint`` (checkpoint_files.py) uses it for every checkpoint
+scott_mm reads, so ``--resume``, ``tools/test.py``, probes and feature extraction say the same.
 """
 import builtins
 import pickle
@@ -43,16 +44,20 @@ class RefusedCheckpointError(pickle.UnpicklingError):
 
 def refusal(path: str, err: pickle.UnpicklingError) -> pickle.UnpicklingError:
     """Turn torch's weights-only failure for ``path`` into a ``RefusedCheckpointError`` naming
-    the file and the offending globals; any other unpickling error is returned unchanged."""
+    the file and the offending globals. Any other unpickling error, including a weights-only
+    failure that names no global (random bytes, a plain pickle: not a checkpoint at all, see
+    checkpoint_files.py), is returned unchanged."""
     if 'Weights only load failed' not in str(err):
         return err
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception:  # not a zip checkpoint, or unreadable: fall back to torch's message
         names = []
-    names = names or re.findall(r'GLOBAL (\S+) was not an allowed global', str(err))
+    names = names or list(dict.fromkeys(re.findall(r'GLOBAL ([\w.]+)', str(err))))
+    if not names:
+        return err
     return RefusedCheckpointError(
-        f'Refusing to load {path}: it needs {", ".join(names) or "a global"}, which is not on '
+        f'Refusing to load {path}: it needs {", ".join(names)}, which is not on '
         "scott_mm's allow-list (scott_mm/engine/checkpoint_globals.py). scott_mm loads "
         'checkpoints with torch.load(weights_only=True) and refuses unknown globals on purpose: '
         'unpickling them can run arbitrary code. If you trust this file, allow exactly those '

@@ -5,6 +5,7 @@ the backbone (wrong prefix, other arch) only logs a warning, and the probe then 
 *random* encoder. A missing checkpoint fails deep inside mmengine's loader. Both are checked
 here first, with a message that names the config key and what to pass.
 """
+import os
 import os.path as osp
 from typing import Dict, Optional
 
@@ -14,6 +15,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
+from ..engine.checkpoint_files import CheckpointFileError, read_checkpoint, state_dict_of
+from ..engine.checkpoint_globals import RefusedCheckpointError
 from ..registry import HOOKS
 
 CHECKPOINT_KEY = 'model.backbone.init_cfg.checkpoint'
@@ -41,17 +44,12 @@ def read_state_dict(checkpoint, key: str = CHECKPOINT_KEY,
         baseline = ' For the untrained-encoder baseline pass model.backbone.init_cfg=None instead.'
     if checkpoint is None or checkpoint == '':
         raise EncoderCheckpointError(f'{key} is not set: {how}.{baseline}')
-    if not isinstance(checkpoint, (str, bytes)) or not osp.isfile(checkpoint):
+    if not isinstance(checkpoint, (str, os.PathLike)) or not osp.isfile(checkpoint):
         raise EncoderCheckpointError(f'{key}={checkpoint!r} is not a file: {how}.')
     try:
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    except Exception as e:  # torch raises several types for damaged or foreign files
-        raise EncoderCheckpointError(f'{key}={checkpoint!r} cannot be read as a torch '
-                                     f'checkpoint ({type(e).__name__}: {e}).') from e
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise EncoderCheckpointError(f'{key}={checkpoint!r} holds no state dict of tensors.')
-    return state
+        return state_dict_of(read_checkpoint(checkpoint))
+    except (CheckpointFileError, RefusedCheckpointError) as e:  # the same words as --resume
+        raise EncoderCheckpointError(f'{key}: {e}') from e
 
 
 def select_encoder_weights(state: Dict[str, torch.Tensor], prefix: str, backbone: nn.Module,

@@ -3,7 +3,7 @@
 # Point the three dataloaders (and model.bank_dataloader for kNN) at your copy, e.g.
 #   --cfg-options train_dataloader.dataset.data_root=/path val_dataloader.dataset.data_root=/path \
 #                 test_dataloader.dataset.data_root=/path
-# or link it to data/flowers-102.
+# or link it to data/flowers-102 (where tools/prepare_data.py flowers102 puts it).
 data_root = 'data/flowers-102'
 dataset_type = 'SCOTTFlowers102'
 # Training views: the pretraining crop, flip and colour stack, one view (as the authors probe).

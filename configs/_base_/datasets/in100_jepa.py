@@ -1,5 +1,6 @@
 # ImageNet100 for MIM-JEPA pretraining. The 'pretrain' split is train (+ val), never test.
 # Point data_root at your copy: --cfg-options train_dataloader.dataset.data_root=/path
+# (the default is where tools/prepare_data.py in100 puts it; a full ImageNet folder works too).
 # Two views of one image: one shared crop + flip, then an independent colour stack per view,
 # and a blockwise mask hiding 60% of the 14x14 patches from the context view.
 train_pipeline = [
@@ -19,5 +20,5 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     drop_last=True,
-    dataset=dict(type='ImageNet100', data_root='data/imagenet', split='pretrain', pipeline=train_pipeline),
+    dataset=dict(type='ImageNet100', data_root='data/imagenet100', split='pretrain', pipeline=train_pipeline),
 )

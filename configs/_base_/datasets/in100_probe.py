@@ -4,8 +4,9 @@
 # Point the three dataloaders (and model.bank_dataloader for kNN) at your copy, e.g.
 #   --cfg-options train_dataloader.dataset.data_root=/path val_dataloader.dataset.data_root=/path \
 #                 test_dataloader.dataset.data_root=/path
-# or link it to data/imagenet.
-data_root = 'data/imagenet'
+# or link it to data/imagenet100 (python tools/prepare_data.py in100 --imagenet PATH makes
+# it), or to a full ImageNet folder.
+data_root = 'data/imagenet100'
 dataset_type = 'ImageNet100'
 # Training views: the pretraining crop, flip and colour stack, one view (as the authors probe).
 train_pipeline = [

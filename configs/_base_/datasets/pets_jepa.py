@@ -1,5 +1,6 @@
 # SCOTTOxfordIIITPet for MIM-JEPA pretraining. The 'pretrain' split is train (+ val), never test.
 # Point data_root at your copy: --cfg-options train_dataloader.dataset.data_root=/path
+# (the default is where tools/prepare_data.py puts it).
 # Two views of one image: one shared crop + flip, then an independent colour stack per view,
 # and a blockwise mask hiding 60% of the 14x14 patches from the context view.
 train_pipeline = [

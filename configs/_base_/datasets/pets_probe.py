@@ -4,7 +4,7 @@
 # Point the three dataloaders (and model.bank_dataloader for kNN) at your copy, e.g.
 #   --cfg-options train_dataloader.dataset.data_root=/path val_dataloader.dataset.data_root=/path \
 #                 test_dataloader.dataset.data_root=/path
-# or link it to data/oxford-iiit-pet.
+# or link it to data/oxford-iiit-pet (where tools/prepare_data.py pets puts it).
 data_root = 'data/oxford-iiit-pet'
 dataset_type = 'SCOTTOxfordIIITPet'
 # Training views: the pretraining crop, flip and colour stack, one view (as the authors probe).

@@ -24,11 +24,23 @@ def _grid_size(input_size):
     return tuple(input_size)
 
 
-def _num_masked(mask_ratio, num_patches):
-    """floor(ratio * N), robust to float error: 0.6 of 196 -> 117 masked, 79 visible (paper)."""
-    if not 0 <= mask_ratio < 1:
-        raise ValueError(f'mask_ratio must be in [0, 1), got {mask_ratio}')
-    return int(math.floor(mask_ratio * num_patches + 1e-9))
+def _num_masked(mask_ratio, num_patches, owner):
+    """floor(ratio * N), robust to float error: 0.6 of 196 -> 117 masked, 79 visible (paper).
+
+    At least one patch must be masked: the masked patches are what MIM-JEPA predicts, so with
+    none the loss is 0 and nothing is learnt, silently.
+    """
+    if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) \
+            or not 0 < mask_ratio < 1:
+        raise ValueError(f'{owner}: mask_ratio must be in (0, 1), the fraction of patches '
+                         f'hidden and predicted, got {mask_ratio!r}'
+                         + (' (nothing masked leaves nothing to predict: the loss would be 0)'
+                            if mask_ratio == 0 else ''))
+    num_masked = int(math.floor(mask_ratio * num_patches + 1e-9))
+    if num_masked == 0:
+        raise ValueError(f'{owner}: mask_ratio={mask_ratio} masks no patch of a grid of '
+                         f'{num_patches} (nothing to predict); use at least {1 / num_patches:.3g}')
+    return num_masked
 
 
 def _check_range(name, value, low, high):
@@ -72,7 +84,7 @@ class RandomMaskGenerator(_MaskGenerator):
     def __init__(self, input_size=(14, 14), mask_ratio=0.6, seed=None):
         super().__init__(input_size, seed)
         self.mask_ratio = mask_ratio
-        self.num_masked = _num_masked(mask_ratio, self.num_patches)
+        self.num_masked = _num_masked(mask_ratio, self.num_patches, type(self).__name__)
 
     def generate(self, rng):
         mask = np.zeros(self.num_patches, dtype=bool)
@@ -109,7 +121,7 @@ class BlockwiseMaskGenerator(_MaskGenerator):
             raise ValueError(f"block_region must be 'visible' or 'masked', got {block_region!r}")
         self.mask_ratio = mask_ratio
         self.block_region = block_region
-        self.num_masked = _num_masked(mask_ratio, self.num_patches)
+        self.num_masked = _num_masked(mask_ratio, self.num_patches, type(self).__name__)
         self.region_size = (self.num_masked if block_region == 'masked'
                             else self.num_patches - self.num_masked)
         if min_num_patches is None:

@@ -59,7 +59,7 @@ class SCOTT(BaseBackbone):
 
         self.tokenizer = SCOTTTokenizer(in_channels, embed_dims, stem_channels, patch_size,
                                         backend, paper_compat)
-        self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        self.img_size = self._image_size(img_size)
         self.grid_size = self.tokenizer.grid_size(self.img_size)
         self.register_buffer('pos_embed', sincos_2d(embed_dims, self.grid_size)[None],
                              persistent=False)
@@ -71,6 +71,16 @@ class SCOTT(BaseBackbone):
                                             attn_drop_rate, drop_path_rate)
         if frozen_stages > 0:
             self._freeze_stages()
+
+    @staticmethod
+    def _image_size(img_size):
+        """(H, W) from an int or a pair of positive ints; anything else is named."""
+        size = (img_size, img_size) if isinstance(img_size, int) else img_size
+        if not (isinstance(size, (list, tuple)) and len(size) == 2 and
+                all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
+            raise ValueError(f'SCOTT: img_size={img_size!r} must be an int or (height, width) of '
+                             'positive ints, e.g. model.backbone.img_size=224.')
+        return tuple(size)
 
     def _arch_settings(self, arch):
         if isinstance(arch, str):
@@ -121,6 +131,38 @@ class SCOTT(BaseBackbone):
             if i in self.out_indices:
                 outs.append(self._format_output(tokens, grid))
         return tuple(outs)
+
+    def forward_visible(self, x, mask):
+        """The transformer on the visible tokens only, as I-JEPA and MAE run their encoders.
+
+        The sparse tokenizer makes visible tokens independent of masked pixels, so masked slots
+        can be dropped instead of filled with the mask embedding: the encoder then costs ~(1 -
+        mask ratio) of the full sequence. Images with fewer visible patches than the batch's
+        largest count are padded; pads are never attended to.
+
+        Returns a tuple (one per ``out_indices``) of raw (B, V, D) tokens, the (B, V) grid index
+        of each token, and a (B, V) bool ``padding`` (True = pad; None when every image has V).
+        """
+        B = x.shape[0]
+        feats = self.tokenizer(x, mask)
+        tokens = feats.flatten(2).transpose(1, 2)
+        tokens = tokens + self.positions(feats.shape[-2:], tokens.device)
+        visible = ~mask.reshape(B, -1).bool()
+        counts = visible.sum(1)
+        num_visible = int(counts.max())
+        # visible slots first, each in grid order (a stable sort of 0 = visible, 1 = masked)
+        index = torch.sort((~visible).to(torch.uint8), dim=1, stable=True).indices[:, :num_visible]
+        tokens = torch.gather(tokens, 1, index[..., None].expand(-1, -1, tokens.shape[-1]))
+        padding = torch.arange(num_visible, device=x.device)[None] >= counts[:, None]
+        padding = padding if bool(padding.any()) else None
+        tokens = self.drop_after_pos(tokens)
+        outs = []
+        for i, block in enumerate(self.transformer.blocks):
+            tokens = block(tokens, padding)
+            if i in self.out_indices:
+                outs.append(F.layer_norm(tokens, tokens.shape[-1:]) if self.final_norm
+                            else tokens)
+        return tuple(outs), index, padding
 
     def _format_output(self, tokens, grid):
         if self.final_norm:

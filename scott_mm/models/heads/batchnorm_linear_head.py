@@ -4,9 +4,13 @@ Frozen, layer-normed and averaged SCOTT tokens share a large common component an
 around it (demo encoder: norm ~11, per-channel std ~0.3), so a plain linear layer trained for a
 probe's few hundred steps underfits badly. Standardising each channel first (He et al., MAE,
 2022, sec. A.2) fixes that; at test time it is a fixed affine map, so the probe stays linear.
+A training batch of one image (the last batch of a training set of 64k + 1 images, common with
+one's own data) has no batch statistics; it is standardised with the running ones instead of
+stopping the run.
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmpretrain.models.heads import LinearClsHead
 
 from ...registry import MODELS
@@ -25,4 +29,7 @@ class BatchNormLinearClsHead(LinearClsHead):
         if x.dim() != 2:
             raise ValueError(f'BatchNormLinearClsHead expects pooled (B, {self.in_channels}) '
                              f"features, got {tuple(x.shape)}: set out_type='avg_featmap'")
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.norm.running_mean, self.norm.running_var,
+                                training=False, eps=self.norm.eps)
         return self.norm(x)

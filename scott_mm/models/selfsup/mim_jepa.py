@@ -25,15 +25,26 @@ class MIMJEPA(BaseSelfSupervisor):
         neck: the predictor (``JEPAPredictor``).
         head: the latent loss (``LatentPredictionHead``).
         base_momentum, end_momentum: EMA momentum of the target, linear over training.
+        context: 'mask_token' (the paper's): the context encoder runs the whole grid with the
+            learned mask embedding in masked slots. 'visible': it runs the visible tokens only
+            (I-JEPA / MAE style, ~(1 - mask ratio) of the encoder's cost); the mask embedding
+            then fills the masked slots of its output, so the predictor sees the same grid.
     """
 
+    CONTEXTS = ('mask_token', 'visible')
+
     def __init__(self, backbone: dict, neck: dict, head: dict, base_momentum: float = 0.996,
-                 end_momentum: float = 1.0, data_preprocessor=None, init_cfg=None):
+                 end_momentum: float = 1.0, context: str = 'mask_token', data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(backbone=backbone, neck=neck, head=head,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if getattr(self.backbone, 'out_type', 'raw') != 'raw':
             raise ValueError("MIMJEPA: the backbone must return tokens: set "
                              "model.backbone.out_type='raw'.")
+        if context not in self.CONTEXTS:
+            raise ValueError(f'MIMJEPA: model.context={context!r} is not one of '
+                             f'{self.CONTEXTS}.')
+        self.context = context
         self.target_encoder = LinearMomentumEMA(self.backbone, base_momentum, end_momentum)
 
     def train(self, mode: bool = True):
@@ -45,6 +56,10 @@ class MIMJEPA(BaseSelfSupervisor):
              **kwargs) -> Dict[str, torch.Tensor]:
         context_view, target_view = inputs[0], inputs[1]
         mask = torch.stack([sample.mask for sample in data_samples]).bool()  # (B, h, w), 1=masked
+        if not bool(mask.flatten(1).any(1).all()):
+            raise ValueError('MIMJEPA: an image of this batch has no masked patch, so there is '
+                             'nothing to predict and its loss is 0: the mask generator of the '
+                             'train pipeline must mask at least one patch (mask_ratio > 0).')
 
         # 1. Targets: the EMA encoder on the full second view, layer-normed, no gradient.
         self.target_encoder.update_parameters(self.backbone)
@@ -72,5 +87,19 @@ class MIMJEPA(BaseSelfSupervisor):
 
         mask: (B, h, w) bool, 1 = masked.
         """
-        context = self.backbone(context_view, mask)[-1]
+        if self.context == 'mask_token':
+            context = self.backbone(context_view, mask)[-1]
+        else:
+            context = self.visible_context(context_view, mask)
         return self.neck(context, mask.shape[-2:])
+
+    def visible_context(self, context_view: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, N, D): the encoder's visible-only outputs in their grid slots, the mask embedding
+        in the masked ones."""
+        outs, index, padding = self.backbone.forward_visible(context_view, mask)
+        tokens = outs[-1]
+        B, D = tokens.shape[0], tokens.shape[-1]
+        fill = self.backbone.mask_token.to(tokens.dtype).expand(B, mask[0].numel(), D)
+        if padding is not None:  # a pad's index is a masked slot: write the mask embedding there
+            tokens = torch.where(padding[..., None], fill[:, :tokens.shape[1]], tokens)
+        return fill.scatter(1, index[..., None].expand(-1, -1, D), tokens)

@@ -53,22 +53,26 @@ class Attention(nn.Module):
         self.out_proj = nn.Linear(embed_dims, embed_dims, bias=False)
         self.proj_drop = Dropout(proj_drop_rate)
 
-    def forward(self, x, return_attention=False):
+    def forward(self, x, return_attention=False, padding=None):
+        """padding: optional (B, N) bool, True = a pad token that no token may attend to."""
         B, N, C = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         if return_attention:  # (B, heads, N, N), for visualisation; no dropout
-            return self.attention_map(q, k)
+            return self.attention_map(q, k, padding)
         if self.training and self.attn_drop_rate > 0 and x.device.type == 'cpu':
-            x = dropout(self.attention_map(q, k), self.attn_drop_rate) @ v
+            x = dropout(self.attention_map(q, k, padding), self.attn_drop_rate) @ v
         else:
+            attend = None if padding is None else ~padding[:, None, None, :]
             x = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=self.attn_drop_rate if self.training else 0.)
+                q, k, v, attn_mask=attend, dropout_p=self.attn_drop_rate if self.training else 0.)
         return self.proj_drop(self.out_proj(x.transpose(1, 2).reshape(B, N, C)))
 
     @staticmethod
-    def attention_map(q, k):
+    def attention_map(q, k, padding=None):
         """softmax(q k^T / sqrt(d)), the softmax in fp32 (as SDPA) under half-precision autocast."""
         scores = q * q.shape[-1] ** -0.5 @ k.transpose(-2, -1)
+        if padding is not None:
+            scores = scores.masked_fill(padding[:, None, None, :], float('-inf'))
         at_least_fp32 = torch.promote_types(scores.dtype, torch.float32)
         return scores.softmax(dim=-1, dtype=at_least_fp32).to(scores.dtype)
 
@@ -85,8 +89,8 @@ class TransformerBlock(nn.Module):
     def norm(x):
         return F.layer_norm(x, x.shape[-1:])
 
-    def forward(self, x):
-        x = x + self.drop_path(self.attn(self.norm(x)))
+    def forward(self, x, padding=None):
+        x = x + self.drop_path(self.attn(self.norm(x), padding=padding))
         x = self.norm(x)
         return x + self.drop_path(self.ffn(x))
 
