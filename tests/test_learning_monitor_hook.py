@@ -4,6 +4,7 @@ leave training alone; plot_logs drawing the monitor panels."""
 import glob
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -51,7 +52,9 @@ def train_demo(work_dir, fashion_root, *options):
                        *small, f'train_dataloader.dataset.data_root={fashion_root}',
                        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
                        'custom_hooks.0.interval=2', 'custom_hooks.0.dataset.num_labels=20',
-                       *options])
+                       # a name of its own: two Runners of one config started within the same
+                       # second would otherwise share a MessageHub, and log into one file
+                       f'experiment_name={work_dir.name}_{time.time_ns()}', *options])
 
 
 def records(work_dir):
