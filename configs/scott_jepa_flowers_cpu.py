@@ -6,8 +6,8 @@
 # visible tokens only (model.context='visible', ~1.2x faster steps, so more of them fit the
 # budget), a 1-layer predictor, and no colour augmentation. The tokenizer runs on
 # MinkowskiEngine (backend='minkowski': the same function as 'dense', computed at the visible
-# sites only, ~1.25x faster steps here), which buys 1,900 iterations in 28 minutes instead of
-# 1,529. The paper's path at this scale is configs/scott_jepa_flowers_cpu_mask_token.py.
+# sites only, ~1.25x faster steps here), which buys 1,900 iterations in 28-31 minutes instead
+# of 1,529. The paper's path at this scale is configs/scott_jepa_flowers_cpu_mask_token.py.
 #   python tools/train.py configs/scott_jepa_flowers_cpu.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/flowers-102
 _base_ = ['_base_/datasets/flowers102_jepa.py', '_base_/default_runtime.py']
@@ -51,7 +51,7 @@ train_dataloader = dict(batch_size=64, num_workers=1,
 # Iteration-based: 2,040 pretraining photos are 31 iterations of 64; the paper's 300 epochs
 # over its 8,189 photos are 38,100 iterations. Same shape: warm-up 40/300, flat for 72% of
 # the rest, cosine to 1e-5; weight decay 0.04 -> 0.4.
-max_iters = 1900  # 26-28 min at the 0.80-0.87 s/iter benchmarks/learning.py saw on 2 CPU cores
+max_iters = 1900  # 28-31 min at the 0.83-0.91 s/iter (medians) learning.py saw on 2 CPU cores
 warmup_iters = round(max_iters * 40 / 300)
 flat_end = warmup_iters + round(0.72 * (max_iters - warmup_iters))
 base_lr = 1e-3
