@@ -22,6 +22,8 @@ class Results:
                     f'now:   {header["setup"]}\nPass --out with a new file, or delete it.')
             self.data['runs'] = old.get('runs', {})
             self.data['planned_iters'] = old.get('planned_iters', {})
+            # the step costs that planned those iterations: a rerun keeps the record
+            self.data['calibration_s_per_iter'] = old.get('calibration_s_per_iter', {})
 
     def done(self, method, seed) -> bool:
         return f'{method}/seed{seed}' in self.data['runs']
