@@ -1,7 +1,8 @@
 """Is the learning benchmark's linear probe fair to pretrained features?
 
-    python -m benchmarks.linear_probe_l2 --work-dir work_dirs/learning/learning_flowers102_cpu_minkowski \
-        [--seeds 0 1] [--config configs/scott_jepa_flowers_cpu.py] [--data-root ../shared/data/flowers-102]
+    python -m benchmarks.linear_probe_l2 \
+        --work-dir work_dirs/learning/learning_flowers102_cpu_minkowski [--seeds 0 1] \
+        [--config configs/scott_jepa_flowers_cpu.py] [--data-root ../shared/data/flowers-102]
 
 ``benchmarks.learning`` fits its linear probe with one fixed L2 (1e-3), so it chooses nothing
 and needs no validation split. A fixed strength could still suit one encoder and not another.
@@ -40,6 +41,14 @@ def main():
     p.add_argument('--img-size', type=int, default=96)
     p.add_argument('--out', default='benchmarks/results/linear_probe_l2.json')
     args = p.parse_args()
+    checkpoints = {}
+    for seed in args.seeds:
+        pointer = os.path.join(args.work_dir, f'mim_jepa_seed{seed}', 'last_checkpoint')
+        if not os.path.exists(pointer):
+            p.error(f'no pretraining checkpoint of seed {seed}: {pointer} does not exist; run '
+                    f'benchmarks.learning with that seed into this work dir first')
+        with open(pointer) as f:
+            checkpoints[seed] = f.read().strip()
 
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -57,11 +66,9 @@ def main():
     labels = {split: d['labels'] for split, d in data.items()}
     table, runs = [], {}
     for seed in args.seeds:
-        run_dir = os.path.join(args.work_dir, f'mim_jepa_seed{seed}')
-        with open(os.path.join(run_dir, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
         for name, encoder in (('untrained', untrained_encoder(args, cfg, seed)),
-                              ('mim_jepa (context)', Encoder(cfg, checkpoint, 'backbone.'))):
+                              ('mim_jepa (context)', Encoder(cfg, checkpoints[seed],
+                                                             'backbone.'))):
             feats = {s: encoder.tokens(d['images']).mean(dim=1) for s, d in data.items()}
             result = sweep(feats, labels, int(labels['train'].max()) + 1)
             runs[f'{name}/seed{seed}'] = dict(result, rows={str(k): v for k, v in
