@@ -27,7 +27,8 @@ converted once per method by timing a few iterations; or ``--iters`` pretraining
 with supervised training given the same wall-clock time by the same timing. The JSON keeps the
 counts, so every seed and a later session train alike. Every
 finished (method, seed) is written to the JSON at once and skipped when the command runs again,
-and an interrupted training resumes from its last checkpoint: one run may span sessions.
+and an interrupted training resumes from its last checkpoint: one run may span sessions. Its
+``command`` reproduces every run it holds; ``invocations`` lists the commands that ran.
 """
 import os
 
@@ -51,6 +52,7 @@ from benchmarks.learning_report import Results, plot, print_summary  # noqa: E40
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHODS = ('raw_pixels', 'untrained', 'mim_jepa', 'supervised')
+PROGRAM = 'python -m benchmarks.learning '
 DEFAULT_CONFIG = {'flowers102': 'configs/scott_jepa_flowers_cpu.py',
                   'fashion_mnist': 'configs/scott_jepa_demo.py',
                   'folder': 'configs/scott_jepa_flowers_cpu.py'}
@@ -370,6 +372,26 @@ def parse_args(argv):
     return args
 
 
+def reproducing_command(argv, runs, seeds, methods) -> str:
+    """One command for the whole JSON: this invocation's options with ``--seeds`` and
+    ``--methods`` widened to every run the JSON already holds. A JSON often grows over several
+    invocations (one seed here, one method there); the command printed beside its numbers must
+    reproduce all of them, and a rerun skips the finished ones anyway."""
+    keys = [key.split('/seed') for key in runs]
+    seeds = sorted({int(s) for _, s in keys} | set(seeds))
+    methods = [m for m in METHODS if m in {m for m, _ in keys} | set(methods)]
+    kept, skipping = [], False
+    for arg in argv:
+        if arg.split('=')[0] in ('--seeds', '--methods'):
+            skipping = True
+            continue
+        if skipping and arg.startswith('--'):
+            skipping = False
+        if not skipping:
+            kept.append(arg)
+    return PROGRAM + ' '.join(kept + ['--seeds', *map(str, seeds), '--methods', *methods])
+
+
 def setup_of(args) -> dict:
     """Everything that makes two runs comparable; a JSON or work dir of another setup is
     refused rather than mixed in."""
@@ -427,8 +449,10 @@ def main(argv=None):
              f'{" " + str(args.cfg_options) if args.cfg_options else ""}; {budget} of '
              f'training per run; {protocol}')
     results = Results(args.out, dict(
-        benchmark='learning', title=title, protocol=protocol, setup=setup,
-        command='python -m benchmarks.learning ' + ' '.join(argv), machine=machine()))
+        benchmark='learning', title=title, protocol=protocol, setup=setup, machine=machine()))
+    results.data['invocations'].append(PROGRAM + ' '.join(argv))
+    results.data['command'] = reproducing_command(argv, results.data['runs'], args.seeds,
+                                                  args.methods)
     claim_work_dir(args, setup)
 
     start = time.perf_counter()

@@ -12,7 +12,7 @@ class Results:
 
     def __init__(self, path: str, header: dict):
         self.path = path
-        self.data = dict(header, runs={})
+        self.data = dict(header, runs={}, invocations=[])
         if os.path.exists(path):
             with open(path) as f:
                 old = json.load(f)
@@ -21,6 +21,7 @@ class Results:
                     f'{path} holds results of another setup:\n  saved: {old.get("setup")}\n  '
                     f'now:   {header["setup"]}\nPass --out with a new file, or delete it.')
             self.data['runs'] = old.get('runs', {})
+            self.data['invocations'] = old.get('invocations', [])  # every command that ran
             self.data['planned_iters'] = old.get('planned_iters', {})
             # the step costs that planned those iterations: a rerun keeps the record
             self.data['calibration_s_per_iter'] = old.get('calibration_s_per_iter', {})

@@ -59,9 +59,21 @@ def test_every_method_runs_and_a_rerun_skips_finished_ones(flowers, tmp_path, mo
 
     monkeypatch.setattr(learning, 'train', no_training)
     assert learning.main(argv(flowers, out))['runs'] == data['runs']
+    assert len(json.load(open(out))['invocations']) == 2
     with pytest.raises(SystemExit, match='another setup'):
         learning.main(argv(flowers, out)[:-len(TINY) - 1] + ['--iters', '3', '--cfg-options',
                                                              *TINY])
+
+
+def test_the_saved_command_reproduces_every_run_the_json_holds():
+    # the JSON holds seeds 0-1 of two methods; this invocation adds supervised on seed 2
+    runs = {'untrained/seed0': {}, 'mim_jepa/seed0': {}, 'untrained/seed1': {},
+            'mim_jepa/seed1': {}}
+    given = ['--iters', '4000', '--seeds', '2', '--methods', 'supervised', '--cfg-options',
+             'a=1', '--out', 'x.json']
+    assert learning.reproducing_command(given, runs, [2], ['supervised']) == (
+        'python -m benchmarks.learning --iters 4000 --cfg-options a=1 --out x.json '
+        '--seeds 0 1 2 --methods untrained mim_jepa supervised')
 
 
 @pytest.mark.parametrize('split', ['pretrain', 'all_including_test'])
