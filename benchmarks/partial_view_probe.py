@@ -36,7 +36,7 @@ def pooled_features(backbone, x: torch.Tensor, mask: torch.Tensor, mode: str) ->
     if mode == 'visible':
         outs, _, padding = backbone.forward_visible(x, mask)
         tokens = F.layer_norm(outs[-1], outs[-1].shape[-1:])
-        keep = (torch.ones(tokens.shape[:2]) if padding is None else (~padding).float())
+        keep = torch.ones(tokens.shape[:2]) if padding is None else (~padding).float()
     elif mode == 'mask_token':
         tokens = backbone(x, mask)[-1]
         tokens = F.layer_norm(tokens, tokens.shape[-1:])
@@ -63,6 +63,9 @@ def main():
     p.add_argument('--cache', default='work_dirs/learning/learning_flowers102/eval_cache')
     p.add_argument('--out', default='benchmarks/results/partial_view_probe.json')
     args = p.parse_args()
+    bad = [c for c in args.checkpoints if '=' not in c]
+    if bad:
+        p.error(f'checkpoints are NAME=PATH, got {bad[0]!r}')
     named = dict(c.split('=', 1) for c in args.checkpoints)
     for name, path in named.items():
         if not os.path.exists(path):
