@@ -31,18 +31,18 @@ MODES = ('full', 'visible', 'mask_token')
 def pooled_features(backbone, x: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
     """(B, D) mean of layer-normed last-layer tokens; ``mask`` (B, h, w) bool, True = masked."""
     if mode == 'full':
-        tokens = backbone(x)[-1]
-        return F.layer_norm(tokens, tokens.shape[-1:]).mean(1)
-    if mode == 'visible':
+        tokens, keep = backbone(x)[-1], None
+    elif mode == 'visible':
         outs, _, padding = backbone.forward_visible(x, mask)
-        tokens = F.layer_norm(outs[-1], outs[-1].shape[-1:])
-        keep = torch.ones(tokens.shape[:2]) if padding is None else (~padding).float()
+        tokens, keep = outs[-1], None if padding is None else ~padding
     elif mode == 'mask_token':
-        tokens = backbone(x, mask)[-1]
-        tokens = F.layer_norm(tokens, tokens.shape[-1:])
-        keep = (~mask.reshape(len(mask), -1)).float()
+        tokens, keep = backbone(x, mask)[-1], ~mask.reshape(len(mask), -1)
     else:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+    tokens = F.layer_norm(tokens, tokens.shape[-1:])
+    if keep is None:
+        return tokens.mean(1)
+    keep = keep.float()
     return (tokens * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)
 
 
