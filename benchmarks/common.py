@@ -61,7 +61,7 @@ def peak_memory_mib(step, device: torch.device, calls: int = 2) -> float:
             else peak_rss_mib() - before)
 
 
-def benchmark_args(description: str, repeats: int, out: str, add_arguments=None):
+def benchmark_args(description: str, repeats: int, out: str, add_arguments=None, img=224):
     """The arguments every benchmark takes; ``--case`` is the per-case child process.
     ``add_arguments(parser)`` adds a benchmark's own."""
     import argparse
@@ -70,7 +70,7 @@ def benchmark_args(description: str, repeats: int, out: str, add_arguments=None)
         add_arguments(parser)
     parser.add_argument('--case', help=argparse.SUPPRESS)
     parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--img', type=int, default=224)
+    parser.add_argument('--img', type=int, default=img)
     parser.add_argument('--repeats', type=int, default=repeats)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--out', default=out)

@@ -11,6 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from scott_mm.engine import BF16OptimWrapper
 from tests.test_kill_resume import quick_runs, write_jepa_config  # noqa: F401
@@ -64,6 +65,50 @@ def test_sparse_tokenizer_runs_its_convolutions_in_bf16_and_sums_in_fp32():
     assert (out - fp32).norm() <= 0.01 * scale
     assert (out - reference.float()).norm() <= 0.01 * scale
     assert (out * mask[:, None]).abs().max() == 0  # masked tokens stay exactly zero
+
+
+class AttentionKernelDtypes(TorchDispatchMode):
+    """Records the dtype of every SDPA kernel call (forward and backward) below autocast."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if 'scaled_dot_product' in func.__name__:
+            self.seen.append((func.__name__.split('.')[0], args[0].dtype))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize('padded', [False, True])
+def test_training_attention_under_bf16_runs_sdpa_in_fp32(padded):
+    """On CPU, SDPA's bf16 backward is slow for short sequences (benchmarks.attention), so the
+    training attention casts q, k, v to fp32: forward and backward run SDPA's fp32 kernels and
+    the result is SDPA in fp32 on the bf16 projections, rounded to bf16. Without autograd (the
+    target encoder) the bf16 kernel stays."""
+    from scott_mm.models.utils.transformer import Attention
+    torch.manual_seed(0)
+    attn = Attention(embed_dims=32, num_heads=4).train()
+    x = torch.randn(2, 9, 32)
+    padding = torch.zeros(2, 9, dtype=torch.bool)
+    if padded:
+        padding[1, 6:] = True
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        with AttentionKernelDtypes() as training:
+            out = attn(x, padding=padding)
+            out.float().sum().backward()
+        with torch.no_grad(), AttentionKernelDtypes() as frozen:
+            attn(x, padding=padding)
+        q, k, v = attn.qkv(x).view(2, 9, 3, 4, -1).permute(2, 0, 3, 1, 4)
+        with torch.autocast('cpu', enabled=False):
+            core = torch.nn.functional.scaled_dot_product_attention(
+                q.float(), k.float(), v.float(), attn_mask=~padding[:, None, None, :])
+        expected = attn.out_proj(core.to(torch.bfloat16).transpose(1, 2).reshape(2, 9, 32))
+    assert len(training.seen) == 2 and {dtype for _, dtype in training.seen} == {torch.float32}
+    assert any('backward' in name for name, _ in training.seen)
+    assert [dtype for _, dtype in frozen.seen] == [torch.bfloat16]
+    assert out.dtype == torch.bfloat16 and torch.equal(out, expected)
+    assert torch.isfinite(attn.qkv.weight.grad).all()
 
 
 def own_name(tmp_path):

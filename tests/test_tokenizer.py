@@ -235,3 +235,27 @@ def test_separable_max_pool_equals_max_pool2d():
     with torch.no_grad():
         for t in (x, strided, F.pad(x, (0, 1, 0, 1))):
             assert torch.equal(max_pool_2x2_stride_1(t), F.max_pool2d(t, 2, stride=1))
+
+
+@pytest.mark.parametrize('masked', [False, True])
+def test_channels_last_on_cpu_is_the_same_function_as_nchw(masked, monkeypatch):
+    """The dense backend hands oneDNN a channels-last image on CPU (faster, benchmarks.
+    memory_format); the layout must change neither features nor gradients."""
+    from scott_mm.models.sparse.dense import DenseMaskedBackend
+    g = torch.Generator().manual_seed(3)
+    tok = make_tokenizer('dense')
+    mask = masks_for((4, 4), 1, g) if masked else None
+    x = torch.randn(3, 3, 64, 64, generator=g)
+    results = []
+    for channels_last in (False, True):
+        monkeypatch.setattr(DenseMaskedBackend, 'channels_last_on_cpu', channels_last)
+        tok.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        out = tok(xi, mask)
+        out.square().sum().backward()
+        results.append((out.detach(), xi.grad, tok.conv1.weight.grad.clone(),
+                        tok.conv2.weight.grad.clone()))
+    for nchw, channels_last in zip(*results):
+        assert nchw.abs().max() > 0
+        torch.testing.assert_close(channels_last, nchw, rtol=1e-4,
+                                   atol=1e-5 * float(nchw.abs().max()))

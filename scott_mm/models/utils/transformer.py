@@ -7,6 +7,7 @@ the residual stream normalised, which the authors found stable when training fro
 data (arXiv 2502.18056).
 """
 import math
+from contextlib import nullcontext
 
 import torch
 import torch.nn as nn
@@ -35,12 +36,19 @@ class SwiGLUFFN(nn.Module):
         return self.out_proj(F.silu(x1) * x2)
 
 
+HALF_PRECISION = (torch.bfloat16, torch.float16)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention without bias.
 
-    Fused SDPA, except for training on CPU with attention dropout: SDPA then falls back to its
-    unfused maths anyway, with PyTorch's slow CPU dropout; the same maths written out here uses
-    the cheap mask of :mod:`.dropout`.
+    Fused SDPA. Two exceptions, both for training on CPU:
+    - with attention dropout, the maths is written out: SDPA then falls back to its unfused
+      maths anyway, with PyTorch's slow CPU dropout; written out, it uses the cheap mask of
+      :mod:`.dropout`;
+    - under half-precision autocast (``--amp``), SDPA runs in fp32: the backward of its bf16 CPU
+      kernel took 2-4x as long as the fp32 one for the short sequences of the CPU recipes (14-79
+      tokens; ``python -m benchmarks.attention``), and fp32 rounds less.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, attn_drop_rate=0., proj_drop_rate=0.):
@@ -63,8 +71,16 @@ class Attention(nn.Module):
             x = dropout(self.attention_map(q, k, padding), self.attn_drop_rate) @ v
         else:
             attend = None if padding is None else ~padding[:, None, None, :]
-            x = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=attend, dropout_p=self.attn_drop_rate if self.training else 0.)
+            dtype = q.dtype
+            in_fp32 = dtype in HALF_PRECISION and q.requires_grad and x.device.type == 'cpu'
+            if in_fp32:
+                q, k, v = q.float(), k.float(), v.float()
+            # autocast would cast SDPA's inputs back to bf16
+            with torch.autocast('cpu', enabled=False) if in_fp32 else nullcontext():
+                x = F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=attend,
+                    dropout_p=self.attn_drop_rate if self.training else 0.)
+            x = x.to(dtype)
         return self.proj_drop(self.out_proj(x.transpose(1, 2).reshape(B, N, C)))
 
     @staticmethod
