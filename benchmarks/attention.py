@@ -1,4 +1,4 @@
-"""Training attention under bf16 autocast on CPU: SDPA's bf16 kernel against its fp32 kernel.
+"""Training attention with bf16 q, k, v on CPU: SDPA's bf16 kernel against its fp32 kernel.
 
     python -m benchmarks.attention [--repeats 30] [--threads 2] [--out PATH]
 
@@ -7,9 +7,11 @@ slower than its fp32 kernel for the short sequences of the CPU recipes, so ``Att
 q, k, v to fp32 there (scott_mm/models/utils/transformer.py). Rows: the shapes a training step
 sees (batch, tokens, heads; head width 64): the visible context of the Flowers CPU recipes (14
 of 36 tokens, batch 32 and 64), their full grid (36: predictor, mask-token context), SCOTT-S at
-224 px (79 visible of 196 tokens, and all 196). Forward and backward from bf16 q, k, v (as
-autocast's linear layers give them) to a bf16 output. Both kernels run in one process,
-alternating; ``time_vs_bf16`` is the median of the per-round ratios (fp32 / bf16).
+224 px (79 visible of 196 tokens, and all 196). Forward and backward from bf16 q, k, v (what
+autocast's linear layers hand the attention; no autocast is needed to time the kernels) to a
+bf16 output, without a padding mask. Both kernels run in one process, alternating;
+``time_vs_bf16`` is the median of the per-round ratios (fp32 / bf16). The shapes are fixed
+(``--batch`` and ``--img`` are ignored).
 """
 import torch
 import torch.nn.functional as F

@@ -7,7 +7,8 @@ Why it exists: ``DenseMaskedBackend`` hands oneDNN a channels-last image on CPU
 the EMA target encoder runs every step) and the masked forward+backward (weight gradients; the
 context encoder on the ``dense`` backend, supervised training), in bf16 autocast and fp32, at
 batch 32 and 64 (the Flowers CPU recipes' sizes; D=192). Both layouts run in one process,
-alternating; ``time_vs_nchw`` is the median of the per-round ratios.
+alternating; ``time_vs_nchw`` is the median of the per-round ratios. The batch sizes are fixed
+(``--batch`` is ignored).
 """
 import torch
 
@@ -30,6 +31,7 @@ def steps(batch, img, dtype, masked):
 
     def step_for(channels_last):
         def step():
+            default = DenseMaskedBackend.channels_last_on_cpu
             DenseMaskedBackend.channels_last_on_cpu = channels_last
             try:
                 with torch.autocast(**autocast), torch.set_grad_enabled(masked):
@@ -38,7 +40,7 @@ def steps(batch, img, dtype, masked):
                     tokenizer.zero_grad(set_to_none=True)
                     out.float().square().mean().backward()
             finally:
-                DenseMaskedBackend.channels_last_on_cpu = True
+                DenseMaskedBackend.channels_last_on_cpu = default
         return step
 
     return {'nchw': step_for(False), 'channels_last': step_for(True)}

@@ -90,8 +90,9 @@ def test_training_attention_under_bf16_runs_sdpa_in_fp32(padded):
     torch.manual_seed(0)
     attn = Attention(embed_dims=32, num_heads=4).train()
     x = torch.randn(2, 9, 32)
-    padding = torch.zeros(2, 9, dtype=torch.bool)
+    padding = None
     if padded:
+        padding = torch.zeros(2, 9, dtype=torch.bool)
         padding[1, 6:] = True
     with torch.autocast('cpu', dtype=torch.bfloat16):
         with AttentionKernelDtypes() as training:
@@ -102,7 +103,8 @@ def test_training_attention_under_bf16_runs_sdpa_in_fp32(padded):
         q, k, v = attn.qkv(x).view(2, 9, 3, 4, -1).permute(2, 0, 3, 1, 4)
         with torch.autocast('cpu', enabled=False):
             core = torch.nn.functional.scaled_dot_product_attention(
-                q.float(), k.float(), v.float(), attn_mask=~padding[:, None, None, :])
+                q.float(), k.float(), v.float(),
+                attn_mask=None if padding is None else ~padding[:, None, None, :])
         expected = attn.out_proj(core.to(torch.bfloat16).transpose(1, 2).reshape(2, 9, 32))
     assert len(training.seen) == 2 and {dtype for _, dtype in training.seen} == {torch.float32}
     assert any('backward' in name for name, _ in training.seen)

@@ -135,3 +135,23 @@ def test_multiblock_union_of_target_blocks():
 def test_invalid_arguments_name_the_argument(cls, kwargs, name):
     with pytest.raises(ValueError, match=name):
         cls(**kwargs)
+
+
+def test_block_placement_draws_uniformly_among_the_positions_that_fit():
+    """``_place`` counts a block's new patches at every position from an integral image; the
+    positions it draws from must be exactly those a direct count finds (1..limit new patches),
+    in the same order, so one seed gives one mask whatever the counting method."""
+    gen = BlockwiseMaskGenerator(input_size=(6, 9), mask_ratio=0.6, seed=0)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        region = rng.random((6, 9)) < rng.random()
+        bh, bw, limit = int(rng.integers(1, 7)), int(rng.integers(1, 10)), int(rng.integers(1, 20))
+        fits = [top * (9 - bw + 1) + left for top in range(6 - bh + 1) for left in range(9 - bw + 1)
+                if 0 < (~region[top:top + bh, left:left + bw]).sum() <= limit]
+        seed = int(rng.integers(1 << 30))
+        placed = gen._place(region, bh, bw, limit, np.random.default_rng(seed))
+        if not fits:
+            assert placed is None
+        else:
+            expected = int(np.random.default_rng(seed).choice(np.array(fits)))
+            assert placed == divmod(expected, 9 - bw + 1)

@@ -246,12 +246,16 @@ def test_channels_last_on_cpu_is_the_same_function_as_nchw(masked, monkeypatch):
     tok = make_tokenizer('dense')
     mask = masks_for((4, 4), 1, g) if masked else None
     x = torch.randn(3, 3, 64, 64, generator=g)
+    layouts = []
+    tok.conv1.register_forward_pre_hook(lambda module, inputs: layouts.append(
+        inputs[0].is_contiguous(memory_format=torch.channels_last)))
     results = []
     for channels_last in (False, True):
         monkeypatch.setattr(DenseMaskedBackend, 'channels_last_on_cpu', channels_last)
         tok.zero_grad()
         xi = x.clone().requires_grad_(True)
         out = tok(xi, mask)
+        assert layouts.pop() == channels_last
         out.square().sum().backward()
         results.append((out.detach(), xi.grad, tok.conv1.weight.grad.clone(),
                         tok.conv2.weight.grad.clone()))

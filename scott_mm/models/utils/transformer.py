@@ -42,13 +42,14 @@ HALF_PRECISION = (torch.bfloat16, torch.float16)
 class Attention(nn.Module):
     """Multi-head self-attention without bias.
 
-    Fused SDPA. Two exceptions, both for training on CPU:
-    - with attention dropout, the maths is written out: SDPA then falls back to its unfused
-      maths anyway, with PyTorch's slow CPU dropout; written out, it uses the cheap mask of
-      :mod:`.dropout`;
-    - under half-precision autocast (``--amp``), SDPA runs in fp32: the backward of its bf16 CPU
-      kernel took 2-4x as long as the fp32 one for the short sequences of the CPU recipes (14-79
-      tokens; ``python -m benchmarks.attention``), and fp32 rounds less.
+    Fused SDPA. Two exceptions, both on CPU:
+    - training with attention dropout: the maths is written out. SDPA then falls back to its
+      unfused maths anyway, with PyTorch's slow CPU dropout; written out, it uses the cheap mask
+      of :mod:`.dropout`;
+    - half-precision q, k, v (``--amp``) that autograd records: SDPA runs in fp32. Forward and
+      backward of its bf16 CPU kernel took 1.9-4.4x as long as the fp32 one for the short
+      sequences of the CPU recipes (14-79 tokens; ``python -m benchmarks.attention``), and fp32
+      rounds less. Without autograd (the EMA target) the half-precision kernel stays.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, attn_drop_rate=0., proj_drop_rate=0.):
@@ -75,7 +76,7 @@ class Attention(nn.Module):
             in_fp32 = dtype in HALF_PRECISION and q.requires_grad and x.device.type == 'cpu'
             if in_fp32:
                 q, k, v = q.float(), k.float(), v.float()
-            # autocast would cast SDPA's inputs back to bf16
+            # autocast would cast SDPA's inputs back to its own dtype
             with torch.autocast('cpu', enabled=False) if in_fp32 else nullcontext():
                 x = F.scaled_dot_product_attention(
                     q, k, v, attn_mask=attend,
