@@ -152,14 +152,15 @@ def test_supervised_training_gets_the_pretraining_wall_clock_time(flowers, tmp_p
     assert not (tmp_path / 'wd' / 'mim_jepa_calibration').exists()
 
 
-@pytest.mark.parametrize('path, iters, batch', [('configs/scott_jepa_flowers_cpu.py', 1900, 64),
-                                                ('configs/scott_jepa_flowers_cpu_bf16.py', 4000,
-                                                 32)])
-def test_cpu_configs_train_as_their_benchmark_runs_did(path, iters, batch):
+@pytest.mark.parametrize('path, iters, batch, predictor_layers', [
+    ('configs/scott_jepa_flowers_cpu.py', 1900, 64, 1),
+    ('configs/scott_jepa_flowers_cpu_bf16.py', 4700, 32, 3)])
+def test_cpu_configs_train_as_their_benchmark_runs_did(path, iters, batch, predictor_layers):
     """tools/train.py on a CPU config gets the schedule, length and batch that the benchmark
     measured (the benchmark builds its schedule itself, so a config edited alone would drift)."""
     from mmengine.config import Config
     cfg = Config.fromfile(path)
     assert cfg.train_cfg.max_iters == iters
     assert cfg.train_dataloader.batch_size == batch
+    assert cfg.model.neck.num_layers == predictor_layers
     assert cfg.param_scheduler == learning.schedule(iters, 40 / 300)
