@@ -16,8 +16,7 @@ bf16 output, without a padding mask. Both kernels run in one process, alternatin
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import (benchmark_args, machine, median, paired_ratio, print_table,
-                               time_interleaved, write_json)
+from benchmarks.common import benchmark_args, median, paired_ratio, report, time_interleaved
 
 SHAPES = ((32, 14, 3), (64, 14, 3), (32, 36, 3), (16, 79, 6), (16, 196, 6))
 
@@ -50,13 +49,10 @@ def main():
         rows.append(dict(batch=batch, tokens=tokens, heads=heads,
                          bf16_ms=1e3 * median(times['bf16']), fp32_ms=1e3 * median(times['fp32']),
                          time_vs_bf16=paired_ratio(times, 'fp32', 'bf16'), all_seconds=times))
-    columns = ['batch', 'tokens', 'heads', 'bf16_ms', 'fp32_ms', 'time_vs_bf16']
-    print_table([{c: (f'{r[c]:.2f}' if isinstance(r[c], float) else r[c]) for c in columns}
-                 for r in rows], columns)
-    write_json(args.out, dict(
-        benchmark='attention', machine=machine(), repeats=args.repeats,
-        command=f'python -m benchmarks.attention --repeats {args.repeats} '
-                f'--threads {args.threads}', columns=columns, rows=rows))
+    report(args.out, 'attention',
+           f'python -m benchmarks.attention --repeats {args.repeats} --threads {args.threads}',
+           ['batch', 'tokens', 'heads', 'bf16_ms', 'fp32_ms', 'time_vs_bf16'], rows,
+           repeats=args.repeats)
 
 
 if __name__ == '__main__':

@@ -147,6 +147,15 @@ def print_table(rows, columns):
         print('  '.join(str(r[c]).ljust(w) for c, w in zip(columns, widths)))
 
 
+def report(path: str, benchmark: str, command: str, columns: list, rows: list, **settings):
+    """Print ``rows`` as a table (floats to 2 decimals) and write them with the machine to
+    ``path``; ``columns`` are the ones shown (rows may hold more, e.g. every round's timing)."""
+    print_table([{c: (f'{r[c]:.2f}' if isinstance(r[c], float) else r[c]) for c in columns}
+                 for r in rows], columns)
+    write_json(path, dict(benchmark=benchmark, machine=machine(), **settings, command=command,
+                          columns=columns, rows=rows))
+
+
 def write_json(path: str, payload: dict):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:

@@ -12,8 +12,7 @@ alternating; ``time_vs_nchw`` is the median of the per-round ratios. The batch s
 """
 import torch
 
-from benchmarks.common import (benchmark_args, machine, median, paired_ratio, print_table,
-                               time_interleaved, write_json)
+from benchmarks.common import benchmark_args, median, paired_ratio, report, time_interleaved
 from benchmarks.tokenizer import blockwise_masks
 
 BATCHES = (32, 64)
@@ -63,13 +62,11 @@ def main():
                              'channels_last_ms': 1e3 * median(times['channels_last']),
                              'time_vs_nchw': paired_ratio(times, 'channels_last', 'nchw'),
                              'all_seconds': times})
-    columns = ['pass', 'dtype', 'batch', 'img', 'nchw_ms', 'channels_last_ms', 'time_vs_nchw']
-    print_table([{c: (f'{r[c]:.2f}' if isinstance(r[c], float) else r[c]) for c in columns}
-                 for r in rows], columns)
-    write_json(args.out, dict(
-        benchmark='memory_format', machine=machine(), repeats=args.repeats,
-        command=f'python -m benchmarks.memory_format --img {args.img} --repeats {args.repeats} '
-                f'--threads {args.threads}', columns=columns, rows=rows))
+    report(args.out, 'memory_format',
+           f'python -m benchmarks.memory_format --img {args.img} --repeats {args.repeats} '
+           f'--threads {args.threads}',
+           ['pass', 'dtype', 'batch', 'img', 'nchw_ms', 'channels_last_ms', 'time_vs_nchw'], rows,
+           repeats=args.repeats)
 
 
 if __name__ == '__main__':

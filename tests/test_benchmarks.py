@@ -42,3 +42,26 @@ def test_authors_reference_names_a_wrong_checkout(tmp_path):
     from benchmarks.authors_reference import build_authors_step
     with pytest.raises(SystemExit, match='inescopresearch/scott'):
         build_authors_step(str(tmp_path), views=None, masked=None)
+
+
+def test_attention_benchmark_times_both_kernels_and_reports(tmp_path, capsys):
+    import json
+
+    from benchmarks.attention import measure
+    from benchmarks.common import report
+    times = measure(batch=2, tokens=5, heads=1, repeats=2)
+    assert set(times) == {'bf16', 'fp32'} and all(min(t) > 0 for t in times.values())
+    report(str(tmp_path / 'a.json'), 'attention', 'cmd', ['batch', 'ms'],
+           [dict(batch=2, ms=1.234, all_seconds=times)], repeats=2)
+    written = json.loads((tmp_path / 'a.json').read_text())
+    assert written['machine']['cpu_capability'] and written['columns'] == ['batch', 'ms']
+    assert written['rows'][0]['all_seconds'] == times and '1.23' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('masked', [False, True])
+def test_memory_format_benchmark_runs_both_layouts(masked):
+    from benchmarks.memory_format import steps
+    from scott_mm.models.sparse.dense import DenseMaskedBackend
+    for step in steps(batch=2, img=32, dtype='bf16', masked=masked).values():
+        step()
+    assert DenseMaskedBackend.channels_last_on_cpu  # the switch is restored
