@@ -10,9 +10,11 @@
 #   25.8 / 38.6 for scott_jepa_flowers_cpu.py in the same ~30 minutes.
 # - a 3-layer predictor instead of 1: in the time of those 4,000 iterations (3,895 of them),
 #   seeds 0-2, kNN -1.0, linear +1.0, attentive probe +1.7 on the same seed.
-# Faster bf16 steps (README "Faster steps") then fit 4,700 iterations of it in that time:
-# seeds 0-1, kNN / linear / attentive 31.1 / 43.8 / 48.3, +15.6 / +11.9 / +11.8 over the
-# untrained encoder (benchmarks/results/learning_flowers102_cpu_bf16_b32_predictor3_4700.json).
+# Faster bf16 steps (README "Faster steps") then fit 4,700 iterations of it in the time those
+# 4,000 were timed to take: seeds 0-2, kNN / linear / attentive 31.7 / 43.6 / 48.1, +16.5 /
+# +11.8 / +12.0 over the untrained encoder
+# (benchmarks/results/learning_flowers102_cpu_bf16_b32_predictor3_4700.json), though the runs
+# took ~35 minutes of training each, not 30, at the speed this machine then had.
 # Without bf16 hardware, autocast has no units to run on and is not expected to be faster (not
 # measured): use scott_jepa_flowers_cpu.py there.
 #   python tools/train.py configs/scott_jepa_flowers_cpu_bf16.py \
@@ -22,7 +24,7 @@ _base_ = ['scott_jepa_flowers_cpu.py']
 model = dict(neck=dict(num_layers=3))
 train_dataloader = dict(batch_size=32)
 
-max_iters = 4700  # ~30 min at the ~0.38 s/iter learning.py's loop timed on 2 AMX cores
+max_iters = 4700  # timed at 0.38 s/iter on 2 AMX cores; the runs averaged 0.44 (~35 min)
 warmup_iters = round(max_iters * 40 / 300)
 flat_end = warmup_iters + round(0.72 * (max_iters - warmup_iters))
 base_lr = 7e-4

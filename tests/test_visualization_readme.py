@@ -101,3 +101,25 @@ def test_the_real_readme_has_the_markers():
     updated = upd.replace_block(text, upd.results_block(str(REPO)))
     assert updated.split('<!-- results:start', 1)[0] == text.split('<!-- results:start', 1)[0]
     assert updated.split('<!-- results:end -->', 1)[1] == text.split('<!-- results:end -->', 1)[1]
+
+
+def test_embedded_table_is_filled_from_its_json(repo):
+    prose = ('Measured:\n\n<!-- table: benchmarks/results/tokenizer.json -->\n| stale |\n'
+             '<!-- /table -->\n\nMore prose.\n')
+    readme = repo / 'README.md'
+    readme.write_text(BEFORE + prose + START + END + AFTER)
+    assert run(repo, '--check') == 1
+    run(repo)
+    text = readme.read_text()
+    assert ('<!-- table: benchmarks/results/tokenizer.json -->\n'
+            '| backend | ratio | seconds | error |\n|---|---|---|---|\n'
+            '| dense | 0.6 | 0.1235 | - |\n| minkowski | 0.6 | n/a | a\\|b |\n<!-- /table -->\n\nMore prose.\n') in text
+    assert '| stale |' not in text
+    assert run(repo, '--check') == 0
+
+
+def test_embedded_table_without_its_json_is_an_error(repo):
+    (repo / 'README.md').write_text('<!-- table: benchmarks/results/missing.json -->\n'
+                                    '<!-- /table -->\n' + START + END)
+    with pytest.raises(ValueError, match='missing.json.*run the benchmark'):
+        run(repo)

@@ -3,8 +3,10 @@
     python tools/update_readme_results.py            # rewrite the block in README.md
     python tools/update_readme_results.py --check    # exit 1 if the block is out of date
 
-Only the text between ``<!-- results:start ... -->`` and ``<!-- results:end -->`` changes; the
-marker lines and everything else stay byte for byte. A benchmark JSON is expected to look like
+Only the text between ``<!-- results:start ... -->`` and ``<!-- results:end -->`` changes, and
+the table between ``<!-- table: PATH -->`` and ``<!-- /table -->`` anywhere in the prose, which
+becomes the rows of the JSON at PATH (relative to the repository root); the marker lines and
+everything else stay byte for byte. A benchmark JSON is expected to look like
 ``{"benchmark": name, "machine": {...}, "rows": [{...}, ...]}`` (what benchmarks/common.py
 writes); a bare list of row dicts or a flat dict of numbers also becomes a table, and anything
 else (unreadable, other shapes) is named in the block and skipped, never fatal. PNGs under
@@ -22,6 +24,8 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 START = re.compile(r'^<!-- results:start.*-->[ \t]*$', re.MULTILINE)
 END = re.compile(r'^<!-- results:end -->[ \t]*$', re.MULTILINE)
+TABLE = re.compile(r'^(<!-- table: (\S+) -->[ \t]*\r?\n)(.*?)^(<!-- /table -->)',
+                   re.MULTILINE | re.DOTALL)
 TOKENIZER_PICTURE = 'docs/masked_tokenizer.png'
 MAX_COLUMNS = 12
 CAPTIONS = {  # what the pictures the tools write by default show; others get their file name
@@ -177,6 +181,23 @@ def replace_block(text, block):
     return text[:start.end()] + '\n' + block.rstrip('\n') + '\n' + text[end.start():]
 
 
+def embedded_tables(text, root):
+    """``text`` with every ``<!-- table: PATH -->`` ... ``<!-- /table -->`` filled with PATH's
+    rows; a missing or unreadable PATH is an error naming it, not a silently stale table."""
+    def fill(match):
+        path = osp.join(root, match.group(2))
+        try:
+            with open(path) as f:
+                payload = json.load(f)
+            rows = payload['rows']
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f'update_readme_results: the table marker "{match.group(1).strip()}"'
+                             f' needs a JSON with "rows" at {path} ({type(err).__name__}: '
+                             f'{err}); run the benchmark that writes it') from None
+        return match.group(1) + table(rows, payload.get('columns')) + '\n' + match.group(4)
+    return TABLE.sub(fill, text)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--readme', default=osp.join(REPO, 'README.md'))
@@ -191,7 +212,7 @@ def main(argv=None):
     args = parse_args(argv)
     with open(args.readme, encoding='utf-8', newline='') as f:
         text = f.read()
-    updated = replace_block(text, results_block(args.root))
+    updated = replace_block(embedded_tables(text, args.root), results_block(args.root))
     if args.check:
         stale = updated != text
         print(f"{args.readme}: results block {'is out of date' if stale else 'is current'}")

@@ -1,0 +1,154 @@
+"""Every Flowers-102 recipe of benchmarks/learning.py in one table, read from their JSONs, each
+beside the untrained encoder of the same seed: the table README "Does pretraining learn?"
+shows (tools/update_readme_results.py copies it there).
+
+    python -m benchmarks.learning_summary [--out benchmarks/results/learning_summary.json]
+
+A run is paired with the untrained encoder of its own JSON where that JSON has the seed, else
+with ``REFERENCE``'s: the untrained encoder depends only on the seed (same initial weights in
+every recipe here), and the summary refuses files whose untrained numbers for a seed disagree.
+"""
+import argparse
+import json
+import os
+import statistics
+
+from benchmarks.common import print_table, write_json
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
+REFERENCE = 'learning_flowers102_cpu_bf16_b32.json'
+PROBES = ('knn', 'linear', 'attentive')
+TRAINED = ('mim_jepa', 'supervised')  # the rows that get a paired difference
+COLUMNS = ['recipe', 'iterations', 'train min', 'seeds', 'kNN', 'linear', 'attentive',
+           'kNN - untrained', 'linear - untrained', 'attentive - untrained', 'own head', 'JSON']
+#: (label, JSON in benchmarks/results, method, part of a result holding the probes)
+ROWS = [
+    ('raw pixels', 'learning_flowers102.json', 'raw_pixels', None),
+    ('SCOTT untrained', REFERENCE, 'untrained', None),
+    ("MIM-JEPA, paper's path (scott_jepa_flowers_cpu_mask_token.py)",
+     'learning_flowers102.json', 'mim_jepa', 'context'),
+    ('MIM-JEPA, CPU recipe on the dense tokenizer backend',
+     'learning_flowers102_visible_pred1.json', 'mim_jepa', 'context'),
+    ('MIM-JEPA, CPU recipe (scott_jepa_flowers_cpu.py, minkowski)',
+     'learning_flowers102_cpu_minkowski.json', 'mim_jepa', 'context'),
+    ("the same, authors' protocol (pretraining saw the test photos)",
+     'learning_flowers102_cpu_minkowski_authors.json', 'mim_jepa', 'context'),
+    ('the same, 3,000 iterations (over the budget on purpose)',
+     'learning_flowers102_cpu_minkowski_3000.json', 'mim_jepa', 'context'),
+    ('MIM-JEPA, CPU recipe in bf16, batch 64', 'learning_flowers102_cpu_bf16.json',
+     'mim_jepa', 'context'),
+    ('MIM-JEPA, bf16 + batch 32 (first bf16 recipe)', REFERENCE, 'mim_jepa', 'context'),
+    ('MIM-JEPA, bf16 + batch 16, lr 5e-4', 'learning_flowers102_cpu_bf16_b16.json',
+     'mim_jepa', 'context'),
+    ('MIM-JEPA, bf16 + batch 32, no stochastic depth',
+     'learning_flowers102_cpu_bf16_b32_no_drop_path.json', 'mim_jepa', 'context'),
+    ("MIM-JEPA, bf16 + batch 32, paper's mask-token context",
+     'learning_flowers102_cpu_bf16_b32_mask_token.json', 'mim_jepa', 'context'),
+    ('MIM-JEPA, bf16 + batch 32, 3-layer predictor',
+     'learning_flowers102_cpu_bf16_b32_predictor3.json', 'mim_jepa', 'context'),
+    ('MIM-JEPA, current bf16 recipe (scott_jepa_flowers_cpu_bf16.py)',
+     'learning_flowers102_cpu_bf16_b32_predictor3_4700.json', 'mim_jepa', 'context'),
+    ('  its EMA target encoder', 'learning_flowers102_cpu_bf16_b32_predictor3_4700.json',
+     'mim_jepa', 'target'),
+    ('supervised from scratch, time of the current bf16 recipe',
+     'learning_flowers102_cpu_bf16_b32_predictor3_4700.json', 'supervised', 'features'),
+    ('supervised from scratch, time of the first bf16 recipe', REFERENCE, 'supervised',
+     'features'),
+    ("supervised from scratch, fp32 batch 64, time of the paper's path",
+     'learning_flowers102.json', 'supervised', 'features'),
+]
+
+
+def load(results: str, name: str) -> dict:
+    with open(os.path.join(results, name)) as f:
+        return json.load(f)
+
+
+def seeds_of(runs: dict, method: str) -> list:
+    return sorted(int(k.split('/seed')[1]) for k in runs if k.startswith(method + '/'))
+
+
+def untrained_by_seed(files: dict, reference: str) -> dict:
+    """{seed: untrained probe results}, from every file, checked to agree."""
+    found, source = {}, {}
+    for name in [reference] + sorted(set(files) - {reference}):
+        for seed in seeds_of(files[name], 'untrained'):
+            result = {p: files[name][f'untrained/seed{seed}'][p] for p in PROBES}
+            if seed in found and any(abs(found[seed][p] - result[p]) > 1e-6 for p in PROBES):
+                raise SystemExit(f'untrained seed {seed} differs between {source[seed]} and '
+                                 f'{name}: their encoders are not the same; pair them within '
+                                 'one file instead')
+            found.setdefault(seed, result)
+            source.setdefault(seed, name)
+    return found
+
+
+def mean_std(values: list) -> str:
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.2f}'
+    return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
+
+
+def minutes(results: list) -> str:
+    """Training wall clock per seed; a resumed run only knows the part after its restart."""
+    texts = []
+    for r in results:
+        if 'train_wall_s' in r:
+            resumed = r.get('resumed_from_iter')
+            texts.append(f'{r["train_wall_s"] / 60:.1f}' + (f' (from {resumed})' if resumed
+                                                            else ''))
+    return ' / '.join(texts) or '-'
+
+
+def summary_row(label, name, method, part, runs, untrained) -> dict:
+    seeds = seeds_of(runs, method)
+    results = [runs[f'{method}/seed{s}'] for s in seeds]
+    probes = [r[part] if part else r for r in results]
+    row = {'recipe': label, 'seeds': '/'.join(map(str, seeds)) or '-', 'JSON': name,
+           'iterations': results[0].get('iters', '-') if results else '-',
+           'train min': minutes(results),
+           'own head': mean_std([r['head'] for r in results if 'head' in r])}
+    for probe, column in zip(PROBES, ('kNN', 'linear', 'attentive')):
+        values = [p[probe] for p in probes if probe in p]
+        row[column] = mean_std(values)
+        row[probe + '_per_seed'] = [round(v, 2) for v in values]
+        paired = [p[probe] - untrained[s][probe] for s, p in zip(seeds, probes)
+                  if probe in p and s in untrained]
+        row[column + ' - untrained'] = (mean_std(paired) if method in TRAINED
+                                        and len(paired) == len(values) else '-')
+    return row
+
+
+def summarize(results: str = RESULTS, rows=ROWS, reference: str = REFERENCE) -> list:
+    """(rows, the distinct machines the runs were measured on)."""
+    files = {name: load(results, name) for name in {r[1] for r in rows} | {reference}}
+    runs = {name: data['runs'] for name, data in files.items()}
+    untrained = untrained_by_seed(runs, reference)
+    machines = []
+    for data in files.values():
+        if data.get('machine') not in machines:
+            machines.append(data.get('machine'))
+    return [summary_row(label, name, method, part, runs[name], untrained)
+            for label, name, method, part in rows], machines
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--out', default=os.path.join(RESULTS, 'learning_summary.json'))
+    args = p.parse_args(argv)
+    rows, machines = summarize()
+    print_table(rows, COLUMNS)
+    where = dict(machine=machines[0]) if len(machines) == 1 else dict(machines=machines)
+    write_json(args.out, dict(
+        benchmark='learning_summary', **where, command='python -m benchmarks.learning_summary',
+        title=('Flowers-102 test top-1 %, context encoder unless named, mean +- std over the '
+               'seeds listed; "- untrained" pairs each seed with the untrained encoder of the '
+               'same seed; train min per seed (a resumed run counts only its resumed part)'),
+        columns=COLUMNS, rows=rows))
+    return rows
+
+
+if __name__ == '__main__':
+    main()
