@@ -123,3 +123,10 @@ def test_embedded_table_without_its_json_is_an_error(repo):
                                     '<!-- /table -->\n' + START + END)
     with pytest.raises(ValueError, match='missing.json.*run the benchmark'):
         run(repo)
+
+
+def test_the_real_readme_tables_are_current():
+    """The tables in the README's prose are what their JSONs hold now (regenerate with
+    tools/update_readme_results.py after a benchmark rewrites one)."""
+    text = (REPO / 'README.md').read_text()
+    assert upd.embedded_tables(text, str(REPO)) == text
