@@ -130,7 +130,7 @@ def summary_row(label, name, method, part, runs, untrained) -> dict:
     return row
 
 
-def summarize(results: str = RESULTS, rows=ROWS, reference: str = REFERENCE) -> list:
+def summarize(results: str = RESULTS, rows=ROWS, reference: str = REFERENCE) -> tuple:
     """(rows, the distinct machines the runs were measured on)."""
     files = {name: load(results, name) for name in {r[1] for r in rows} | {reference}}
     runs = {name: data['runs'] for name, data in files.items()}

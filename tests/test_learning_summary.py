@@ -44,7 +44,7 @@ def test_rows_pair_each_seed_with_its_untrained_encoder(results):
     assert machines == [dict(cpu='x')]
 
 
-def test_untrained_encoders_that_disagree_are_refused(results):
+def test_own_untrained_encoder_first_and_disagreeing_ones_refused(results):
     runs = json.loads((results / 'variant.json').read_text())
     runs['runs']['untrained/seed1'] = probes(12.1, 31.0, 36.0)  # within the tolerance
     (results / 'variant.json').write_text(json.dumps(runs))

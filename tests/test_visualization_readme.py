@@ -113,7 +113,8 @@ def test_embedded_table_is_filled_from_its_json(repo):
     text = readme.read_text()
     assert ('<!-- table: benchmarks/results/tokenizer.json -->\n'
             '| backend | ratio | seconds | error |\n|---|---|---|---|\n'
-            '| dense | 0.6 | 0.1235 | - |\n| minkowski | 0.6 | n/a | a\\|b |\n<!-- /table -->\n\nMore prose.\n') in text
+            '| dense | 0.6 | 0.1235 | - |\n| minkowski | 0.6 | n/a | a\\|b |\n'
+            '<!-- /table -->\n\nMore prose.\n') in text
     assert '| stale |' not in text
     assert run(repo, '--check') == 0
 
