@@ -24,7 +24,7 @@ _base_ = ['scott_jepa_flowers_cpu.py']
 model = dict(neck=dict(num_layers=3))
 train_dataloader = dict(batch_size=32)
 
-max_iters = 4700  # timed at 0.38 s/iter on 2 AMX cores; the runs averaged 0.44 (~35 min)
+max_iters = 4700  # 0.375 s/iter in README "Faster steps" timing; the runs took 0.44 (~35 min)
 warmup_iters = round(max_iters * 40 / 300)
 flat_end = warmup_iters + round(0.72 * (max_iters - warmup_iters))
 base_lr = 7e-4

@@ -131,3 +131,10 @@ def test_the_real_readme_tables_are_current():
     tools/update_readme_results.py after a benchmark rewrites one)."""
     text = (REPO / 'README.md').read_text()
     assert upd.embedded_tables(text, str(REPO)) == text
+
+
+def test_unclosed_table_marker_is_an_error(repo):
+    (repo / 'README.md').write_text('<!-- table: benchmarks/results/tokenizer.json -->\nprose\n'
+                                    + START + END)
+    with pytest.raises(ValueError, match='close every table marker'):
+        run(repo)

@@ -9,7 +9,8 @@ becomes the rows of the JSON at PATH (relative to the repository root); the mark
 everything else stay byte for byte. A benchmark JSON is expected to look like
 ``{"benchmark": name, "machine": {...}, "rows": [{...}, ...]}`` (what benchmarks/common.py
 writes); a bare list of row dicts or a flat dict of numbers also becomes a table, and anything
-else (unreadable, other shapes) is named in the block and skipped, never fatal. PNGs under
+else (unreadable, other shapes) is named in the block and skipped, never fatal; an embedded
+table whose JSON is missing, or a table marker without its end, is an error. PNGs under
 docs/ and benchmarks/results/ are linked as pictures.
 """
 import argparse
@@ -187,7 +188,7 @@ def embedded_tables(text, root):
     def fill(match):
         path = osp.join(root, match.group(2))
         try:
-            with open(path) as f:
+            with open(path, encoding='utf-8') as f:
                 payload = json.load(f)
             rows = payload['rows']
         except (OSError, ValueError, KeyError, TypeError) as err:
@@ -195,6 +196,11 @@ def embedded_tables(text, root):
                              f' needs a JSON with "rows" at {path} ({type(err).__name__}: '
                              f'{err}); run the benchmark that writes it') from None
         return match.group(1) + table(rows, payload.get('columns')) + '\n' + match.group(4)
+    opened = len(re.findall(r'^<!-- table: ', text, re.MULTILINE))
+    closed = len(re.findall(r'^<!-- /table -->', text, re.MULTILINE))
+    if opened != closed:
+        raise ValueError(f'update_readme_results: {opened} "<!-- table: PATH -->" markers but '
+                         f'{closed} "<!-- /table -->": close every table marker')
     return TABLE.sub(fill, text)
 
 
