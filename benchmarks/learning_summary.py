@@ -17,6 +17,7 @@ import os
 import statistics
 
 from benchmarks.common import print_table, write_json
+from benchmarks.learning_report import seeds_of
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
 REFERENCE = 'learning_flowers102_cpu_bf16_b32.json'
@@ -68,10 +69,6 @@ ROWS = [
 def load(results: str, name: str) -> dict:
     with open(os.path.join(results, name)) as f:
         return json.load(f)
-
-
-def seeds_of(runs: dict, method: str) -> list:
-    return sorted(int(k.split('/seed')[1]) for k in runs if k.startswith(method + '/'))
 
 
 def untrained_by_seed(files: dict, reference: str) -> dict:
