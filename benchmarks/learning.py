@@ -368,6 +368,9 @@ def parse_args(argv):
     args.work_dir = args.work_dir or f'work_dirs/learning/{name}'
     if not (args.iters or args.budget_min or args.replot):
         p.error('give a budget: --iters N or --budget-min M')
+    if args.calib_iters < 1:
+        p.error(f'--calib-iters {args.calib_iters}: time at least 1 iteration (the budget and '
+                'the supervised count are planned from their mean)')
     owned = [k for k in args.cfg_options if any(k == o or k.startswith(o + '.')
                                                 for o in OWNED_KEYS)]
     if owned:

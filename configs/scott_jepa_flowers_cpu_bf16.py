@@ -15,8 +15,10 @@
 # +11.8 / +12.0 over the untrained encoder
 # (benchmarks/results/learning_flowers102_cpu_bf16_b32_predictor3_4700.json), though the runs
 # took ~35 minutes of training each, not 30, at the speed this machine then had.
-# Without bf16 hardware, autocast has no units to run on and is not expected to be faster (not
-# measured): use scott_jepa_flowers_cpu.py there.
+# Without bf16 hardware torch emulates bfloat16 and the step is 14x slower than fp32 (AMD EPYC,
+# AVX2: 6.78 vs 0.47 s per batch-32 step, benchmarks/results/pretrain_step_flowers_cpu_avx2.json;
+# BF16OptimWrapper warns there): add --cfg-options optim_wrapper.type=OptimWrapper to train this
+# recipe in fp32, or use scott_jepa_flowers_cpu.py.
 #   python tools/train.py configs/scott_jepa_flowers_cpu_bf16.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/to/flowers-102
 _base_ = ['scott_jepa_flowers_cpu.py']

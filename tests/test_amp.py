@@ -154,3 +154,27 @@ def test_probe_trains_and_tests_with_amp(name, ckpt16, roots, tmp_path):  # noqa
     assert isinstance(runner.optim_wrapper, BF16OptimWrapper)
     assert all(p in runner.optim_wrapper.optimizer.state for p in runner.model.head.parameters())
     assert 0 <= runner.test()['accuracy/top1'] <= 100
+
+
+@pytest.mark.parametrize('has_units', [False, True])
+def test_bf16_on_an_x86_cpu_without_bf16_units_warns_to_train_in_fp32(has_units, tmp_path,
+                                                                       monkeypatch):
+    """Without AMX / AVX512-BF16 torch emulates bfloat16 (14x slower measured on AVX2), so the
+    wrapper says so and what to do; with them it says nothing. The CPU's answer is the edge."""
+    from mmengine.logging import MMLogger
+
+    from scott_mm.engine import bf16_optim_wrapper
+    monkeypatch.setattr(bf16_optim_wrapper.platform, 'machine', lambda: 'x86_64')
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False)
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: has_units)
+    log_file = tmp_path / 'log.txt'
+    logger = MMLogger.get_instance(f'bf16_units_{has_units}', log_file=str(log_file))
+    model = torch.nn.Linear(2, 2)
+    BF16OptimWrapper(torch.optim.AdamW(model.parameters()))
+    for handler in logger.handlers:
+        handler.flush()
+    text = log_file.read_text()
+    if has_units:
+        assert 'bfloat16 units' not in text
+    else:
+        assert 'without bfloat16 units' in text and 'optim_wrapper.type=OptimWrapper' in text

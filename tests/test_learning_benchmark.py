@@ -164,3 +164,9 @@ def test_cpu_configs_train_as_their_benchmark_runs_did(path, iters, batch, predi
     assert cfg.train_dataloader.batch_size == batch
     assert cfg.model.neck.num_layers == predictor_layers
     assert cfg.param_scheduler == learning.schedule(iters, 40 / 300)
+
+
+def test_no_calibration_iterations_is_refused_with_the_option_named(flowers, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        learning.parse_args(argv(flowers, str(tmp_path / 'x.json'), '--calib-iters', '0'))
+    assert '--calib-iters 0' in capsys.readouterr().err
