@@ -24,7 +24,7 @@ REFERENCE = 'learning_flowers102_cpu_bf16_b32.json'
 PROBES = ('knn', 'linear', 'attentive')
 TOLERANCE = 0.2  # percentage points
 TRAINED = ('mim_jepa', 'supervised')  # the rows that get a paired difference
-COLUMNS = ['recipe', 'iterations', 'train min', 'seeds', 'kNN', 'linear', 'attentive',
+COLUMNS = ['recipe', 'iterations', 'train min', 'CPU', 'seeds', 'kNN', 'linear', 'attentive',
            'kNN - untrained', 'linear - untrained', 'attentive - untrained', 'own head', 'JSON']
 #: (label, JSON in benchmarks/results, method, part of a result holding the probes)
 ROWS = [
@@ -111,13 +111,23 @@ def minutes(results: list) -> str:
     return ' / '.join(texts) or '-'
 
 
-def summary_row(label, name, method, part, runs, untrained) -> dict:
+def cpu_label(machine) -> str:
+    """The CPU a JSON's runs trained on, short: its minutes only compare within one CPU."""
+    if not machine:
+        return '-'
+    model = machine.get('cpu_model') or machine.get('cpu', '-')
+    model = ' '.join(model.replace('(R)', '').replace('Processor', '').split())
+    capability = machine.get('cpu_capability')
+    return f'{model}, {capability}' if capability else model
+
+
+def summary_row(label, name, method, part, runs, untrained, machine=None) -> dict:
     seeds = seeds_of(runs, method)
     results = [runs[f'{method}/seed{s}'] for s in seeds]
     probes = [r[part] if part else r for r in results]
     row = {'recipe': label, 'seeds': '/'.join(map(str, seeds)) or '-', 'JSON': name,
            'iterations': results[0].get('iters', '-') if results else '-',
-           'train min': minutes(results),
+           'train min': minutes(results), 'CPU': cpu_label(machine),
            'own head': mean_std([r['head'] for r in results if 'head' in r])}
     for probe, column in zip(PROBES, ('kNN', 'linear', 'attentive')):
         values = [p[probe] for p in probes if probe in p]
@@ -140,7 +150,7 @@ def summarize(results: str = RESULTS, rows=ROWS, reference: str = REFERENCE) -> 
         if files[name].get('machine') not in machines:
             machines.append(files[name].get('machine'))
     return [summary_row(label, name, method, part, runs[name],
-                        own_untrained(runs[name], untrained))
+                        own_untrained(runs[name], untrained), files[name].get('machine'))
             for label, name, method, part in rows], machines
 
 

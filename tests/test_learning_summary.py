@@ -40,8 +40,15 @@ def test_rows_pair_each_seed_with_its_untrained_encoder(results):
     assert variant['linear - untrained'] == '11.00 +- 1.41'  # 40 - 30, 43 - 31
     assert variant['linear_per_seed'] == [40.0, 43.0]
     assert variant['train min'] == '20.0 / 21.0 (from 50)'
+    assert variant['CPU'] == 'x'
     assert supervised['own head'] == '40.00' and supervised['attentive - untrained'] == '8.00'
     assert machines == [dict(cpu='x')]
+
+
+def test_cpu_label_names_model_and_capability():
+    machine = dict(cpu='x86_64', cpu_model='Intel(R) Xeon(R) Processor', cpu_capability='AVX512')
+    assert summary.cpu_label(machine) == 'Intel Xeon, AVX512'
+    assert summary.cpu_label(None) == '-'
 
 
 def test_own_untrained_encoder_first_and_disagreeing_ones_refused(results):
