@@ -196,7 +196,7 @@ def run_config(args, method: str, seed: int, iters: int, work_dir: str, num_clas
                         if h.get('type') != 'LearningMonitorHook' or args.monitor]
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
     cfg.param_scheduler = schedule(iters, args.warmup_frac)
-    points = curve_iters(iters, args.curve if method == 'mim_jepa' else 1)
+    points = curve_iters(iters, args.curve)
     cfg.default_hooks.checkpoint = (
         dict(type='AtomicCheckpointHook', by_epoch=False, interval=points[0],
              max_keep_ckpts=-1, save_last=True) if checkpoints else None)
@@ -312,13 +312,25 @@ def run_mim_jepa(args, cfg, seed, iters, data, num_classes) -> dict:
 
 
 def run_supervised(args, cfg, seed, iters, data, num_classes) -> dict:
+    """Supervised training, its frozen features probed at the same curve points as
+    MIM-JEPA's (kNN and linear), so the two curves compare at equal wall-clock fractions;
+    its own head and the attentive probe at the end."""
     runner, _, work_dir, timing = train(args, 'supervised', seed, iters, num_classes)
     model = runner.model.eval()
     encoder = Encoder(cfg, {k[len('backbone.'):]: v for k, v in model.state_dict().items()
                             if k.startswith('backbone.')})
+    features = probe_encoder(encoder, data, num_classes, args.attentive_epochs)
+    curve = []
+    for it in curve_iters(iters, args.curve)[:-1]:
+        path = os.path.join(work_dir, f'iter_{it}.pth')
+        point = dict(iter=it, features=probe_encoder(Encoder(cfg, path), data, num_classes))
+        log(f'supervised seed {seed} iter {it}: kNN {point["features"]["knn"]:.2f} '
+            f'linear {point["features"]["linear"]:.2f}')
+        curve.append(point)
+    curve.append(dict(iter=iters, features={k: v for k, v in features.items()
+                                            if k != 'attentive'}))
     return dict(iters=iters, **timing, head=classifier_accuracy(model, encoder, data),
-                features=probe_encoder(encoder, data, num_classes, args.attentive_epochs),
-                work_dir=os.path.relpath(work_dir, REPO))
+                features=features, curve=curve, work_dir=os.path.relpath(work_dir, REPO))
 
 
 # ----------------------------------------------------------------------------- main

@@ -122,7 +122,8 @@ def print_summary(data: dict):
 
 def plot(data: dict, path: str):
     """Left: final accuracies per method and probe. Right: the learning curve of MIM-JEPA
-    (mean over seeds; iteration 0 is the untrained encoder), supervised as a dashed line."""
+    (mean over seeds; iteration 0 is the untrained encoder), supervised training's curve dashed
+    (its own head as a line for runs recorded before it had a curve)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -153,10 +154,23 @@ def plot(data: dict, path: str):
             if its:
                 ax2.plot(its, [statistics.mean(by_iter[i]) for i in its], style, color=colour,
                          marker='o', markersize=3, label=f'{enc} {probe}')
-    sup = [runs[f'supervised/seed{s}']['head'] for s in seeds_of(runs, 'supervised')]
-    if sup:
-        ax2.axhline(statistics.mean(sup), color='tab:red', ls='--', label='supervised (own head)')
-    ax2.set_xlabel('pretraining iteration (0 = untrained)')
+    sup_runs = [runs[f'supervised/seed{s}'] for s in seeds_of(runs, 'supervised')]
+    sup_curves = [r for r in sup_runs if 'curve' in r]
+    if jepa and sup_curves:
+        # supervised steps are cheaper: its points sit where MIM-JEPA had spent the same time
+        scale = jepa[0]['iters'] / sup_curves[0]['iters']
+        for probe, colour in (('knn', 'tab:blue'), ('linear', 'tab:orange')):
+            by_iter = {}
+            for r in sup_curves:
+                for point in r['curve']:
+                    by_iter.setdefault(point['iter'], []).append(point['features'][probe])
+            its = sorted(by_iter)
+            ax2.plot([i * scale for i in its], [statistics.mean(by_iter[i]) for i in its], '--',
+                     color=colour, marker='s', markersize=3, label=f'supervised {probe}')
+    elif sup_runs:
+        ax2.axhline(statistics.mean(r['head'] for r in sup_runs), color='tab:red', ls='--',
+                    label='supervised (own head)')
+    ax2.set_xlabel('pretraining iteration (0 = untrained; supervised at equal wall-clock)')
     ax2.set_ylabel('top-1 (%)')
     ax2.legend(fontsize=7)
     fig.suptitle(data['title'], fontsize=8, wrap=True)

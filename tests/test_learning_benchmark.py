@@ -44,7 +44,11 @@ def test_every_method_runs_and_a_rerun_skips_finished_ones(flowers, tmp_path, mo
         for encoder in ('context', 'target'):
             assert 0 <= point[encoder]['knn'] <= 100 and 0 <= point[encoder]['linear'] <= 100
     assert 'attentive' in jepa['context'] and 'attentive' not in jepa['curve'][0]['context']
-    assert 0 <= saved['runs']['supervised/seed0']['head'] <= 100
+    supervised = saved['runs']['supervised/seed0']
+    assert 0 <= supervised['head'] <= 100
+    assert [p['iter'] for p in supervised['curve']] == [1, 2]  # same points as MIM-JEPA's
+    assert supervised['curve'][-1]['features']['knn'] == supervised['features']['knn']
+    assert 0 <= supervised['curve'][0]['features']['linear'] <= 100
     methods = [row['method'] for row in saved['rows']]
     assert methods == ['raw_pixels', 'untrained', 'mim_jepa (context)', 'mim_jepa (target)',
                        'supervised', 'mim_jepa (context) - untrained, paired',
