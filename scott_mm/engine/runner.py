@@ -10,6 +10,9 @@ interrupted.
 - ``resume`` from a mid-epoch (iteration) checkpoint continues that epoch where the checkpoint
   was taken. mmengine's ``EpochBasedTrainLoop`` would replay the whole epoch from its first
   batch, training on batches twice and running past ``max_iters``.
+- ``IterBasedTrainLoop`` draws its batches from a ``BatchStream`` (batch_stream.py): no 2 s
+  sleep at every epoch end when workers persist, and ``resume`` seeks to the next batch instead
+  of loading every batch already trained.
 - Every checkpoint is read by ``read_checkpoint`` (checkpoint_files.py): a file that is not a
   whole checkpoint, or one refused by the weights-only loader, stops with one message naming it.
 - ``tools/test.py`` (any run that only evaluates) and ``--resume`` load weights only when they
@@ -50,6 +53,7 @@ from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, R
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..registry import RUNNERS
+from .batch_stream import BatchStream
 from .checkpoint_files import read_checkpoint, state_dict_of
 from .checkpoint_fit import check_optimizer_fits, load_exactly
 from .checkpoint_globals import refusal
@@ -120,6 +124,8 @@ class ScottRunner(Runner):
             self._train_dataloader = with_per_sample_seeds(self._train_dataloader)
         loop = super().build_train_loop(loop)
         check_epoch_has_batches(loop.dataloader)
+        if isinstance(loop, IterBasedTrainLoop):
+            loop.dataloader_iterator = BatchStream(loop.dataloader)
         self.message_hub.update_info(DATASET_SIZE, len(loop.dataloader.dataset))
         self.message_hub.update_info(EPOCH_LENGTH, len(loop.dataloader))
         return loop
@@ -172,7 +178,13 @@ class ScottRunner(Runner):
                 raise ValueError(f'{filename} was written at iteration {loop.iter}, but '
                                  f'train_cfg.max_iters={loop.max_iters}: there is nothing left '
                                  'to train.')
-            return  # IterBasedTrainLoop skips the consumed batches itself
+            stream = loop.dataloader_iterator
+            if isinstance(stream, BatchStream) and stream.seek(loop.iter):
+                epoch, into = divmod(loop.iter, len(loop.dataloader))
+                self.logger.info(f'Continuing at batch {into + 1} of epoch {epoch + 1} of the '
+                                 f'training data, without loading the {loop.iter} batches '
+                                 'already trained.')
+            return  # otherwise IterBasedTrainLoop loads the trained batches again to skip them
         if isinstance(loop, EpochBasedTrainLoop):
             self._continue_epoch(loop, filename, recorded_size, recorded_length)
 
