@@ -453,6 +453,11 @@ def main(argv=None):
     from scott_mm.registry import DATASETS
     init_default_scope('mmpretrain')  # transforms resolve as in the configs
     cfg = load_config(args)
+    if cfg.optim_wrapper.get('type') == 'BF16OptimWrapper':
+        from scott_mm.engine.bf16_optim_wrapper import slow_bf16_warning
+        warning = slow_bf16_warning()  # the runs log at level ERROR: say it here
+        if warning:
+            log(f'WARNING: {warning}')
     img = cfg.model.backbone.img_size
     args.img_size = img if isinstance(img, int) else img[0]
     num_classes = len(DATASETS.build(dataset_cfg(args, 'train')).metainfo['classes'])

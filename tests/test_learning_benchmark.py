@@ -174,3 +174,18 @@ def test_no_calibration_iterations_is_refused_with_the_option_named(flowers, tmp
     with pytest.raises(SystemExit):
         learning.parse_args(argv(flowers, str(tmp_path / 'x.json'), '--calib-iters', '0'))
     assert '--calib-iters 0' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('has_units', [False, True])
+def test_a_bf16_recipe_on_a_cpu_without_bf16_units_is_warned_before_any_run(
+        has_units, flowers, tmp_path, capsys, monkeypatch):
+    """The runs log at level ERROR, so the wrapper's warning would go unseen: the benchmark
+    prints it itself. The CPU's answer is the edge."""
+    from scott_mm.engine import bf16_optim_wrapper
+    monkeypatch.setattr(bf16_optim_wrapper, 'cpu_has_bf16_units', lambda: has_units)
+    out = str(tmp_path / 'bf16.json')
+    learning.main(argv(flowers, out, '--methods', 'raw_pixels')
+                  + ['optim_wrapper.type=BF16OptimWrapper'])
+    printed = capsys.readouterr().out
+    assert ('WARNING: BF16OptimWrapper' in printed) != has_units
+    assert 'optim_wrapper.type=OptimWrapper' in printed or has_units

@@ -37,6 +37,13 @@ def cpu_has_bf16_units() -> bool:
     return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
 
 
+def slow_bf16_warning():
+    """What to tell a user about to train in bfloat16 here, or None where bfloat16 is fast."""
+    if get_device() == 'cpu' and not cpu_has_bf16_units():
+        return SLOW_CPU_BF16.format(capability=torch.backends.cpu.get_cpu_capability())
+    return None
+
+
 @OPTIM_WRAPPERS.register_module()
 class BF16OptimWrapper(OptimWrapper):
     """An ``OptimWrapper`` whose forward context is bfloat16 autocast on the current device
@@ -45,9 +52,9 @@ class BF16OptimWrapper(OptimWrapper):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if get_device() == 'cpu' and not cpu_has_bf16_units():
-            print_log(SLOW_CPU_BF16.format(capability=torch.backends.cpu.get_cpu_capability()),
-                      logger='current', level=logging.WARNING)
+        warning = slow_bf16_warning()
+        if warning:
+            print_log(warning, logger='current', level=logging.WARNING)
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):
