@@ -270,8 +270,9 @@ def calibrate(args, method: str, num_classes: int) -> float:
     """Wall seconds per training iteration: the mean of ``--calib-iters`` after two warm-up
     iterations (no checkpoints, so neither method is charged for saving). The mean, because a
     run's wall clock is iterations x mean and slow iterations are not rare (the current bf16
-    recipe's runs: mean 8 % above the median for MIM-JEPA, 20 % for supervised training); 30 of
-    them, because 6 timed MIM-JEPA 20 % faster than its runs' median."""
+    recipe's runs: mean 8 % above the median for MIM-JEPA, 20 % for supervised training, about
+    what MMEngine's 2 s sleep at every epoch end of 63 and 31 batches adds; BatchStream has
+    dropped it since); 30 of them, because 6 timed MIM-JEPA 20 % faster than its runs' median."""
     n = args.calib_iters + 2
     shutil.rmtree(os.path.join(args.work_dir, f'{method}_calibration'), ignore_errors=True)
     _, times, work_dir, _ = train(args, method, 0, n, num_classes, tag='calibration',
