@@ -25,6 +25,13 @@ def _sampler_with_epoch(loader):
     return None
 
 
+def seeded_sampler(loader):
+    """``loader``'s ``SeededSampler``, or None: only then is a batch known without the ones
+    before it."""
+    sampler = _sampler_with_epoch(loader)
+    return sampler if isinstance(sampler, SeededSampler) else None
+
+
 class BatchStream:
     """An endless iterator over ``dataloader``'s epochs, for ``IterBasedTrainLoop``.
 
@@ -71,7 +78,7 @@ class BatchStream:
         nothing changed) where a batch's content depends on the batches before it: a sampler
         that is not a ``SeededSampler``, or a batch sampler."""
         loader = self.dataloader
-        if not isinstance(_sampler_with_epoch(loader), SeededSampler) or not loader.batch_size:
+        if seeded_sampler(loader) is None or not loader.batch_size:
             return False
         self.epoch, self._skip_batches = divmod(iteration, len(loader))
         self._iterator = None

@@ -53,7 +53,7 @@ from mmengine.runner import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, R
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..registry import RUNNERS
-from .batch_stream import BatchStream
+from .batch_stream import BatchStream, seeded_sampler
 from .checkpoint_files import read_checkpoint, state_dict_of
 from .checkpoint_fit import check_optimizer_fits, load_exactly
 from .checkpoint_globals import refusal
@@ -62,7 +62,7 @@ from .config_variables import fill_config_variables
 from .resume_changes import (DATASET_SIZE, EPOCH_LENGTH, base_hyper_parameters,
                              changed_hyper_parameters, changed_training_set, nothing_left)
 from .resume_checkpoint import RESUME_NEEDS, find_resume_checkpoint
-from .seeded_data import SeededSampler, with_per_sample_seeds
+from .seeded_data import with_per_sample_seeds
 
 
 MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
@@ -76,14 +76,6 @@ ADVICE = {
     'resume': ('--resume needs a checkpoint of this same model: resume with the config it was '
                'trained with, or train this config in another --work-dir.'),
 }
-
-
-def _seeded_sampler(loader):
-    for sampler in (getattr(loader, 'sampler', None),
-                    getattr(getattr(loader, 'batch_sampler', None), 'sampler', None)):
-        if isinstance(sampler, SeededSampler):
-            return sampler
-    return None
 
 
 def _revised(state_dict, revise_keys):
@@ -220,7 +212,7 @@ class ScottRunner(Runner):
                                 'checkpoint was written; with the changed training set it '
                                 'restarts at its first batch.')
             return
-        sampler = _seeded_sampler(loader)
+        sampler = seeded_sampler(loader)
         if sampler is None or loader.batch_size is None:
             self.logger.warning(f'Resuming {done} batches into epoch {loop.epoch + 1} with a '
                                 'custom sampler or batch sampler: the epoch restarts at its '
