@@ -1,22 +1,30 @@
 """The ablation table that chose the CPU-scale recipe: one row per benchmarks/learning.py run.
 
     python -m benchmarks.learning_ablations benchmarks/results/learning/ablations/*.json \
-        [--out benchmarks/results/learning_ablations.json]
+        [--seeds 0 1] [--out benchmarks/results/learning_ablations.json]
 
 Each input is one variant, run with ``--eval-split val`` (recipes are chosen on the validation
 split, never on test) and a changed ``--cfg-options``. A variant is compared with the untrained
 encoder of its own file when it has one (a changed architecture), else with that of the file
-named ``--base``. Rows keep the order of the arguments.
+named ``--base``. Rows keep the order of the arguments; with several ``--seeds`` each variant
+has a row per seed, "vs base" pairs it with the base variant on the same seed (the seeds differ
+by more than most changes do), and a ``mean`` row gives mean +- std over the seeds.
 """
 import argparse
 import json
 import os
+import statistics
 
 from benchmarks.common import print_table, write_json
 
 COLUMNS = ['variant', 'change', 'iters', 's/iter', 'context kNN', 'context linear',
            'target kNN', 'target linear', 'untrained kNN', 'untrained linear',
            'best kNN (iter)', 'd kNN', 'd linear']
+#: several seeds: 12 columns (what a README table shows); the untrained encoder is in "d"
+SEEDS_COLUMNS = ['variant', 'change', 'seed', 'iters', 'context kNN', 'context linear',
+                 'target kNN', 'target linear', 'd kNN', 'd linear', 'vs base kNN',
+                 'vs base linear']
+PAIRED = {'vs base kNN': 'context kNN', 'vs base linear': 'context linear'}
 
 
 def load(path: str) -> dict:
@@ -68,12 +76,39 @@ def row(name: str, data: dict, base: dict, seed: int = 0) -> dict:
     }
 
 
+def mean_std(values: list) -> str:
+    if len(values) == 1:
+        return f'{values[0]:.2f}'
+    return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
+
+
+def seed_rows(name: str, data: dict, base: dict, seeds: list) -> list:
+    """One row per seed with both runs finished, paired with the base on the same seed, and a
+    mean row when there are several."""
+    rows = []
+    for seed in seeds:
+        r, b = row(name, data, base, seed), row('base', base, base, seed)
+        if r is None or b is None:
+            continue
+        r = {'seed': seed, **r}
+        r.update({k: round(r[v] - b[v], 2) for k, v in PAIRED.items()})
+        rows.append({k: r[k] for k in SEEDS_COLUMNS})
+    if len(rows) > 1:
+        numeric = SEEDS_COLUMNS[SEEDS_COLUMNS.index('context kNN'):]
+        rows.append(dict(variant=name, change='', iters=rows[0]['iters'],
+                         seed='mean of ' + '/'.join(str(r['seed']) for r in rows),
+                         **{k: mean_std([r[k] for r in rows]) for k in numeric}))
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('files', nargs='+')
     parser.add_argument('--base', default=None, help='the base variant (default: first file)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--out', default='benchmarks/results/learning_ablations.json')
     args = parser.parse_args(argv)
+    several = len(args.seeds) > 1
     base_path = args.base or args.files[0]
     base = load(base_path)
     rows = []
@@ -82,17 +117,22 @@ def main(argv=None):
         if data['setup'].get('eval_split') != 'val':
             raise SystemExit(f'{path}: recipes are chosen on the validation split; run it with '
                              '--eval-split val')
-        r = row(os.path.splitext(os.path.basename(path))[0], data, base)
-        if r is None:
-            print(f'{path}: no finished mim_jepa run, or no untrained run of its encoder; left out')
-            continue
-        rows.append(r)
-    print_table(rows, COLUMNS)
+        name = os.path.splitext(os.path.basename(path))[0]
+        found = (seed_rows(name, data, base, args.seeds) if several
+                 else [r for r in [row(name, data, base, args.seeds[0])] if r])
+        if not found:
+            print(f'{path}: no finished mim_jepa run, or no untrained run of its encoder, for '
+                  f'seeds {args.seeds}; left out')
+        rows.extend(found)
+    columns = SEEDS_COLUMNS if several else COLUMNS
+    print_table(rows, columns)
+    seeds = (f'seeds {"/".join(map(str, args.seeds))}, "vs base" = minus the base variant on the '
+             'same seed;' if several else 'one seed,')
     write_json(args.out, dict(
         benchmark='learning_ablations',
-        title=('Recipe ablations on Flowers-102 (one seed, scored on the validation split; '
+        title=(f'Recipe ablations on Flowers-102 ({seeds} scored on the validation split; '
                'context = frozen context encoder, d = context minus untrained)'),
-        base=os.path.basename(base_path), columns=COLUMNS, rows=rows,
+        base=os.path.basename(base_path), columns=columns, rows=rows,
         commands=[load(p)['command'] for p in args.files], machine=base['machine']))
     return rows
 

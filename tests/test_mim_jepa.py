@@ -131,3 +131,28 @@ def test_a_batch_with_an_unmasked_image_is_refused():
     samples[1].set_mask(torch.zeros(4, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match='no masked patch'):
         tiny_jepa().loss(inputs, samples)
+
+
+def test_target_blocks_average_the_last_blocks_of_the_ema_encoder():
+    """K=1 is the paper's target (the last block, layer-normed); K=2 averages both blocks of the
+    tiny encoder, each layer-normed, then layer-norms the mean. The context encoder still returns
+    its last block only."""
+    inputs, _ = real_batch()
+    view = inputs[1]
+    paper, averaged = tiny_jepa().eval(), tiny_jepa(target_blocks=2).eval()
+    averaged.load_state_dict(paper.state_dict())
+    with torch.no_grad():
+        blocks = paper.target_encoder.module.transformer.blocks
+        tokens, _ = paper.target_encoder.module.embed(view)
+        first = blocks[0](tokens)
+        last = blocks[1](first)
+    ln = lambda t: torch.nn.functional.layer_norm(t, t.shape[-1:])  # noqa: E731
+    torch.testing.assert_close(paper.target_latents(view), ln(last))
+    torch.testing.assert_close(averaged.target_latents(view), ln((ln(first) + ln(last)) / 2))
+    assert not torch.allclose(averaged.target_latents(view), paper.target_latents(view))
+    assert len(averaged.backbone(view)) == 1
+
+
+def test_target_blocks_beyond_the_encoder_depth_is_refused():
+    with pytest.raises(ValueError, match='model.target_blocks=3 must be between 1 and'):
+        tiny_jepa(target_blocks=3)

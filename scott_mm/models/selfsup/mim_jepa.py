@@ -29,13 +29,17 @@ class MIMJEPA(BaseSelfSupervisor):
             learned mask embedding in masked slots. 'visible': it runs the visible tokens only
             (I-JEPA / MAE style, ~(1 - mask ratio) of the encoder's cost); the mask embedding
             then fills the masked slots of its output, so the predictor sees the same grid.
+        target_blocks: how many of the EMA encoder's last blocks make the target. 1 (the
+            paper's): the last block, layer-normed. K > 1: the mean of the last K blocks, each
+            layer-normed, layer-normed again (data2vec, Baevski et al. 2022, averages the top
+            blocks so the target keeps more than the last block's view of the image).
     """
 
     CONTEXTS = ('mask_token', 'visible')
 
     def __init__(self, backbone: dict, neck: dict, head: dict, base_momentum: float = 0.996,
-                 end_momentum: float = 1.0, context: str = 'mask_token', data_preprocessor=None,
-                 init_cfg=None):
+                 end_momentum: float = 1.0, context: str = 'mask_token', target_blocks: int = 1,
+                 data_preprocessor=None, init_cfg=None):
         super().__init__(backbone=backbone, neck=neck, head=head,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if getattr(self.backbone, 'out_type', 'raw') != 'raw':
@@ -44,8 +48,16 @@ class MIMJEPA(BaseSelfSupervisor):
         if context not in self.CONTEXTS:
             raise ValueError(f'MIMJEPA: model.context={context!r} is not one of '
                              f'{self.CONTEXTS}.')
+        num_layers = self.backbone.num_layers
+        if not 1 <= target_blocks <= num_layers:
+            raise ValueError(f'MIMJEPA: model.target_blocks={target_blocks} must be between 1 '
+                             f'and the backbone\'s {num_layers} layers.')
         self.context = context
+        self.target_blocks = target_blocks
         self.target_encoder = LinearMomentumEMA(self.backbone, base_momentum, end_momentum)
+        # the EMA copy returns its last `target_blocks` blocks; the context encoder is unchanged
+        self.target_encoder.module.out_indices = list(range(num_layers - target_blocks,
+                                                            num_layers))
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -79,8 +91,12 @@ class MIMJEPA(BaseSelfSupervisor):
     @torch.no_grad()
     def target_latents(self, target_view: torch.Tensor) -> torch.Tensor:
         """(B, N, D) layer-normed latents of the EMA target; the EMA is not updated here."""
-        targets = self.target_encoder.module(target_view)[-1]
-        return F.layer_norm(targets, targets.shape[-1:])
+        blocks = self.target_encoder.module(target_view)
+        normed = [F.layer_norm(b, b.shape[-1:]) for b in blocks]
+        if len(normed) == 1:
+            return normed[0]
+        mean = torch.stack(normed).mean(0)
+        return F.layer_norm(mean, mean.shape[-1:])
 
     def predict_latents(self, context_view: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, N, D) predicted latents from the visible patches of ``context_view``.
