@@ -13,9 +13,9 @@ by more than most changes do), and a ``mean`` row gives mean +- std over the see
 import argparse
 import json
 import os
-import statistics
 
 from benchmarks.common import print_table, write_json
+from benchmarks.learning_summary import mean_std
 
 COLUMNS = ['variant', 'change', 'iters', 's/iter', 'context kNN', 'context linear',
            'target kNN', 'target linear', 'untrained kNN', 'untrained linear',
@@ -74,12 +74,6 @@ def row(name: str, data: dict, base: dict, seed: int = 0) -> dict:
         'd kNN': round(jepa['context']['knn'] - untrained['knn'], 2),
         'd linear': round(jepa['context']['linear'] - untrained['linear'], 2),
     }
-
-
-def mean_std(values: list) -> str:
-    if len(values) == 1:
-        return f'{values[0]:.2f}'
-    return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
 
 
 def seed_rows(name: str, data: dict, base: dict, seeds: list) -> list:

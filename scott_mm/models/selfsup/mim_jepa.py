@@ -53,7 +53,6 @@ class MIMJEPA(BaseSelfSupervisor):
             raise ValueError(f'MIMJEPA: model.target_blocks={target_blocks} must be between 1 '
                              f'and the backbone\'s {num_layers} layers.')
         self.context = context
-        self.target_blocks = target_blocks
         self.target_encoder = LinearMomentumEMA(self.backbone, base_momentum, end_momentum)
         # the EMA copy returns its last `target_blocks` blocks; the context encoder is unchanged
         self.target_encoder.module.out_indices = list(range(num_layers - target_blocks,
