@@ -28,6 +28,10 @@ interrupted.
   (``rng_state``, ``nonfinite_loss``); mmengine 0.10.7 fails an assertion on them.
 - ``from_cfg`` fills in the ``'{data_root}'`` / ``'{num_classes}'`` placeholders of the own-data
   configs from the top-level keys (``config_variables.py``).
+- Every Runner after the first in a process gets an experiment name of its own. mmengine names
+  the logger and visualizer ``<config>_<second>`` and reuses an existing instance of that name:
+  a second run of the same config started within the same second logged into the first run's
+  files (the benchmarks and tests train several runs in one process).
 
 Bit-identical resume holds on CPU (tests/test_kill_resume.py; both tokenizer backends are
 run-to-run repeatable there). It does not hold, though the resumed run is still a correct
@@ -42,6 +46,7 @@ continuation:
   when something draws from the global RNGs in the main process between a checkpoint and the
   next training iteration (e.g. a validation pipeline with random transforms and num_workers=0).
 """
+import os.path as osp
 import pickle
 import re
 from collections import OrderedDict
@@ -91,9 +96,14 @@ class ScottRunner(Runner):
     """Same arguments as mmengine's ``Runner``."""
 
     _checkpoint_use = None  # 'resume' / 'evaluate' while loading a checkpoint for that
+    _runs_in_process = 0
 
     @classmethod
     def from_cfg(cls, cfg) -> 'ScottRunner':
+        ScottRunner._runs_in_process += 1
+        if cfg.get('experiment_name') is None and ScottRunner._runs_in_process > 1:
+            stem = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
+            cfg.experiment_name = f'{stem}_run{ScottRunner._runs_in_process}'
         return super().from_cfg(fill_config_variables(cfg))
 
     @staticmethod
