@@ -55,7 +55,7 @@ ROWS = [
      'learning_flowers102_cpu_bf16_b32_predictor3_4700.json', 'mim_jepa', 'context'),
     ('the same, its EMA target encoder', 'learning_flowers102_cpu_bf16_b32_predictor3_4700.json',
      'mim_jepa', 'target'),
-    ('the same, 4,000 iterations (~30 min at the speed its 4,700 ran)',
+    ('the same recipe, 4,000 iterations (~30 min at the speed its 4,700 ran)',
      'learning_flowers102_cpu_bf16_b32_predictor3_4000.json', 'mim_jepa', 'context'),
     ('MIM-JEPA, current bf16 recipe (scott_jepa_flowers_cpu_bf16.py): the same with mask '
      'ratio 0.75, 5,000 iterations (time of its 4,000)',
