@@ -118,6 +118,10 @@ def main(argv=None):
             print(f'{path}: no finished mim_jepa run, or no untrained run of its encoder, for '
                   f'seeds {args.seeds}; left out')
         rows.extend(found)
+    if not rows:
+        raise SystemExit('learning_ablations: no row to show: every file above was left out. '
+                         'The base file needs an untrained run of the seeds asked for: rerun '
+                         'its command with --methods untrained.')
     columns = SEEDS_COLUMNS if several else COLUMNS
     print_table(rows, columns)
     seeds = (f'seeds {"/".join(map(str, args.seeds))}, "vs base" = minus the base variant on the '

@@ -62,6 +62,8 @@ ROWS = [
      'learning_flowers102_cpu_bf16_b32_predictor3_mask075_5000.json', 'mim_jepa', 'context'),
     ("the same, authors' protocol (pretraining saw the test photos)",
      'learning_flowers102_cpu_bf16_mask075_5000_authors.json', 'mim_jepa', 'context'),
+    ('the current bf16 recipe with variance-covariance terms (not adopted: linear -7.8)',
+     'learning_flowers102_cpu_bf16_vicreg_5000.json', 'mim_jepa', 'context'),
     ('supervised from scratch, time of the current bf16 recipe',
      'learning_flowers102_cpu_bf16_b32_predictor3_mask075_5000.json', 'supervised', 'features'),
     ('the 4,700-iteration recipe in fp32, 8,000 iterations (2x what fit 30 min on the Xeon)',

@@ -53,3 +53,9 @@ def test_a_run_scored_on_test_is_refused(tmp_path):
     base = write(tmp_path, 'V0', {}, {}, eval_split='test')
     with pytest.raises(SystemExit, match='validation split'):
         learning_ablations.main([base, '--out', str(tmp_path / 't.json')])
+
+
+def test_a_base_without_an_untrained_run_is_named_not_a_crash(tmp_path):
+    base = write(tmp_path, 'B0', {}, {'mim_jepa/seed0': jepa(25.0, 40.0)})
+    with pytest.raises(SystemExit, match='--methods untrained'):
+        learning_ablations.main([base, '--out', str(tmp_path / 't.json')])

@@ -5,7 +5,7 @@ a context encoder (SCOTT with the sparse tokenizer) sees a masked view, a predic
 masked slots, and an EMA copy of the encoder (the target) provides layer-normed latents of the
 full second view. Only the masked patches are scored.
 """
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -33,13 +33,17 @@ class MIMJEPA(BaseSelfSupervisor):
             paper's): the last block, layer-normed. K > 1: the mean of the last K blocks, each
             layer-normed, layer-normed again (data2vec, Baevski et al. 2022, averages the top
             blocks so the target keeps more than the last block's view of the image).
+        regularizer: optional, e.g. ``dict(type='VarianceCovarianceRegularizer')``: extra loss
+            terms on the context encoder's outputs at the visible patches (not the paper's;
+            None = the paper's loss only). MMEngine optimises the sum of every ``loss*`` term;
+            its log keeps ``loss`` = the latent loss, beside ``loss_variance`` and friends.
     """
 
     CONTEXTS = ('mask_token', 'visible')
 
     def __init__(self, backbone: dict, neck: dict, head: dict, base_momentum: float = 0.996,
                  end_momentum: float = 1.0, context: str = 'mask_token', target_blocks: int = 1,
-                 data_preprocessor=None, init_cfg=None):
+                 regularizer: Optional[dict] = None, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone=backbone, neck=neck, head=head,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if getattr(self.backbone, 'out_type', 'raw') != 'raw':
@@ -53,6 +57,7 @@ class MIMJEPA(BaseSelfSupervisor):
             raise ValueError(f'MIMJEPA: model.target_blocks={target_blocks} must be between 1 '
                              f'and the backbone\'s {num_layers} layers.')
         self.context = context
+        self.regularizer = MODELS.build(regularizer) if regularizer is not None else None
         self.target_encoder = LinearMomentumEMA(self.backbone, base_momentum, end_momentum)
         # the EMA copy returns its last `target_blocks` blocks; the context encoder is unchanged
         self.target_encoder.module.out_indices = list(range(num_layers - target_blocks,
@@ -78,11 +83,14 @@ class MIMJEPA(BaseSelfSupervisor):
 
         # 2. Context: the online encoder sees only the visible patches of the first view;
         # 3. the predictor guesses the latents of every slot; only the masked ones are scored.
-        predictions = self.predict_latents(context_view, mask)
-        loss = self.head.loss(predictions, targets, mask.flatten(1))
+        context = self.context_latents(context_view, mask)
+        predictions = self.neck(context, mask.shape[-2:])
+        losses = dict(loss=self.head.loss(predictions, targets, mask.flatten(1)))
+        if self.regularizer is not None:  # on the encoder's outputs at the visible patches
+            losses.update(self.regularizer.loss(context[~mask.flatten(1)]))
 
         pooled = targets.mean(dim=1)  # collapse diagnostics on per-image target features
-        return dict(loss=loss,
+        return dict(**losses,
                     target_std=feature_std(pooled),
                     target_rank=effective_rank(pooled),
                     momentum=torch.tensor(self.target_encoder.last_momentum))
@@ -102,11 +110,14 @@ class MIMJEPA(BaseSelfSupervisor):
 
         mask: (B, h, w) bool, 1 = masked.
         """
+        return self.neck(self.context_latents(context_view, mask), mask.shape[-2:])
+
+    def context_latents(self, context_view: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, N, D): the context encoder's outputs, in grid order; at the masked slots what
+        the predictor starts from (``context='visible'``: the mask embedding)."""
         if self.context == 'mask_token':
-            context = self.backbone(context_view, mask)[-1]
-        else:
-            context = self.visible_context(context_view, mask)
-        return self.neck(context, mask.shape[-2:])
+            return self.backbone(context_view, mask)[-1]
+        return self.visible_context(context_view, mask)
 
     def visible_context(self, context_view: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, N, D): the encoder's visible-only outputs in their grid slots, the mask embedding

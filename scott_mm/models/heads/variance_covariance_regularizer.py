@@ -1,0 +1,57 @@
+"""VICReg's variance and covariance terms, as an optional regulariser of MIM-JEPA's context encoder.
+
+Why: at CPU budgets the pooled MIM-JEPA features share a large common direction (mean cosine
+0.59 to their centre, against 0.11 for supervised training) and the class differences lie in
+directions of low variance, which a cosine kNN cannot weigh (README, "Twice the steps,
+measured"). VICReg (Bardes et al., ICLR 2022) keeps every channel spread out (a hinge on its std)
+and the channels decorrelated; C-JEPA (Mo & Tong, NeurIPS 2024) adds both terms to I-JEPA. Here
+they act on the layer-normed tokens the probes see: each such token has squared norm D, so a std
+of 1 in every channel is only reachable with a zero mean, i.e. without a shared direction.
+Measured on the current CPU recipe (README, "Variance-covariance terms"): kNN up, but the linear
+probe stalls over the full schedule (-7.8 on test), so no config turns it on.
+"""
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from ...registry import MODELS
+
+
+@MODELS.register_module()
+class VarianceCovarianceRegularizer(BaseModule):
+    """Args:
+        var_weight: weight of the variance hinge, mean over channels of relu(std_target - std).
+        cov_weight: weight of the covariance term, the squared off-diagonal covariances / D.
+        std_target: the std every channel should reach (VICReg: 1).
+        layer_norm: layer-norm (no affine) each token first, as the probes do.
+        eps: added to the variance under the square root, so a dead channel has a gradient.
+    """
+
+    def __init__(self, var_weight: float = 1.0, cov_weight: float = 0.04,
+                 std_target: float = 1.0, layer_norm: bool = True, eps: float = 1e-4,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if var_weight < 0 or cov_weight < 0 or var_weight + cov_weight == 0:
+            raise ValueError('VarianceCovarianceRegularizer: var_weight and cov_weight must be '
+                             f'>= 0 and not both 0 (got {var_weight}, {cov_weight}); leave '
+                             'model.regularizer unset for no regulariser.')
+        self.var_weight = var_weight
+        self.cov_weight = cov_weight
+        self.std_target = std_target
+        self.layer_norm = layer_norm
+        self.eps = eps
+
+    def loss(self, tokens: torch.Tensor) -> dict:
+        """tokens: (M, D), M >= 2 samples (tokens of the whole batch). Returns the two terms,
+        each already weighted (their names contain 'loss', so MMEngine adds them up)."""
+        with torch.autocast(tokens.device.type, enabled=False):  # statistics in fp32
+            x = tokens.float()
+            if self.layer_norm:
+                x = F.layer_norm(x, x.shape[-1:])
+            x = x - x.mean(dim=0)
+            M, D = x.shape
+            std = torch.sqrt(x.pow(2).sum(0) / (M - 1) + self.eps)
+            cov = x.T @ x / (M - 1)
+            off_diagonal = cov - torch.diag(torch.diagonal(cov))
+            return dict(loss_variance=self.var_weight * F.relu(self.std_target - std).mean(),
+                        loss_covariance=self.cov_weight * off_diagonal.pow(2).sum() / D)

@@ -1,0 +1,103 @@
+"""VarianceCovarianceRegularizer and MIMJEPA(regularizer=...).
+
+What must hold: the variance hinge is ~0 for spread-out, zero-mean features and large for
+features that share one direction; the covariance term sees correlated channels; in MIMJEPA the
+terms only reach the context encoder's outputs at visible patches (not masked pixels, not the
+predictor), and minimising them spreads those outputs out; without a regulariser the loss is
+the paper's alone.
+"""
+import pytest
+import torch
+from mmengine.logging import MessageHub
+
+from scott_mm.models.heads import VarianceCovarianceRegularizer
+from tests.test_mim_jepa import real_batch, tiny_jepa
+from tests.test_visible_context import masks_of, patch_pixels
+
+
+@pytest.fixture(autouse=True)
+def fresh_message_hub(request):
+    return MessageHub.get_instance(f'test_vc_regularizer.{request.node.name}')
+
+
+def test_variance_hinge_is_zero_for_spread_features_and_large_for_a_shared_direction():
+    reg = VarianceCovarianceRegularizer(var_weight=1.0, cov_weight=1.0)
+    torch.manual_seed(0)
+    spread = torch.randn(4096, 16)
+    shared = torch.randn(16) * 3 + 0.1 * torch.randn(4096, 16)  # one direction + small noise
+    spread_terms, shared_terms = reg.loss(spread), reg.loss(shared)
+    assert spread_terms['loss_variance'] < 0.03
+    assert shared_terms['loss_variance'] > 0.8  # layer-normed, the shared part leaves std ~0.1
+    # layer norm alone correlates channels by -1/(D-1): a floor of ~1/(D-1) = 0.067 here
+    assert spread_terms['loss_covariance'] < 0.1
+
+    correlated = spread.clone()
+    correlated[:, :8] = correlated[:, :1]  # half the channels carry the same signal
+    assert reg.loss(correlated)['loss_covariance'] > 5 * spread_terms['loss_covariance']
+
+
+def test_weights_scale_the_terms_and_zero_weights_are_refused():
+    torch.manual_seed(0)
+    x = torch.randn(64, 8) + 2
+    one, half = VarianceCovarianceRegularizer(1.0, 1.0), VarianceCovarianceRegularizer(0.5, 0.25)
+    a, b = one.loss(x), half.loss(x)
+    torch.testing.assert_close(b['loss_variance'], 0.5 * a['loss_variance'])
+    torch.testing.assert_close(b['loss_covariance'], 0.25 * a['loss_covariance'])
+    with pytest.raises(ValueError, match='leave model.regularizer unset'):
+        VarianceCovarianceRegularizer(var_weight=0.0, cov_weight=0.0)
+
+
+def test_without_a_regularizer_the_loss_is_the_papers_alone():
+    inputs, samples = real_batch()
+    losses = tiny_jepa(context='visible').loss(inputs, samples)
+    assert [k for k in losses if 'loss' in k] == ['loss']
+
+
+def test_the_optimised_loss_adds_the_terms_and_the_log_keeps_the_latent_loss():
+    model = tiny_jepa(context='visible', regularizer=dict(type='VarianceCovarianceRegularizer'))
+    inputs, samples = real_batch()
+    losses = model.loss(inputs, samples)
+    total, log = model.parse_losses(losses)
+    torch.testing.assert_close(
+        total, losses['loss'] + losses['loss_variance'] + losses['loss_covariance'])
+    torch.testing.assert_close(log['loss'], losses['loss'])
+
+
+@pytest.mark.parametrize('context', ['visible', 'mask_token'])
+def test_terms_reach_only_visible_outputs_of_the_context_encoder(context):
+    model = tiny_jepa(context=context, regularizer=dict(type='VarianceCovarianceRegularizer'))
+    inputs, samples = real_batch()
+    mask = masks_of(samples)
+    view = inputs[0].clone().requires_grad_(True)
+    losses = model.loss([view, inputs[1]], samples)
+    assert {'loss', 'loss_variance', 'loss_covariance'} <= set(losses)
+    assert losses['loss_variance'] > 0
+    model.zero_grad()
+    (losses['loss_variance'] + losses['loss_covariance']).backward()
+    assert all(p.grad is None or p.grad.abs().max() == 0 for p in model.neck.parameters())
+    assert any(p.grad is not None and p.grad.abs().max() > 0 for p in model.backbone.parameters())
+    if context == 'visible':  # the paper's path lets masked slots reach visible outputs
+        pixel_mask = patch_pixels(mask).expand_as(view)
+        assert view.grad[pixel_mask].abs().max() == 0
+        assert view.grad[~pixel_mask].abs().max() > 0
+
+
+def test_minimising_the_terms_spreads_the_visible_outputs():
+    model = tiny_jepa(context='visible', regularizer=dict(type='VarianceCovarianceRegularizer'))
+    inputs, samples = real_batch(n=8)
+    mask = masks_of(samples)
+    inputs = [model.data_preprocessor({'inputs': v, 'data_samples': samples})['inputs']
+              for v in inputs]
+
+    def terms():
+        context = model.context_latents(inputs[0], mask)[~mask.flatten(1)]
+        return model.regularizer.loss(context)
+
+    before = terms()
+    optimizer = torch.optim.Adam(model.backbone.parameters(), lr=1e-3)
+    for _ in range(30):
+        optimizer.zero_grad()
+        sum(terms().values()).backward()
+        optimizer.step()
+    after = terms()
+    assert after['loss_variance'] < 0.7 * before['loss_variance']
