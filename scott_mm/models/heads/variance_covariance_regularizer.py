@@ -50,8 +50,9 @@ class VarianceCovarianceRegularizer(BaseModule):
                 x = F.layer_norm(x, x.shape[-1:])
             x = x - x.mean(dim=0)
             M, D = x.shape
-            std = torch.sqrt(x.pow(2).sum(0) / (M - 1) + self.eps)
             cov = x.T @ x / (M - 1)
-            off_diagonal = cov - torch.diag(torch.diagonal(cov))
+            variance = cov.diagonal()
+            std = torch.sqrt(variance + self.eps)
+            off_diagonal = cov.pow(2).sum() - variance.pow(2).sum()
             return dict(loss_variance=self.var_weight * F.relu(self.std_target - std).mean(),
-                        loss_covariance=self.cov_weight * off_diagonal.pow(2).sum() / D)
+                        loss_covariance=self.cov_weight * off_diagonal / D)
