@@ -474,10 +474,10 @@ def main(argv=None):
              f'{" " + str(args.cfg_options) if args.cfg_options else ""}; {budget} of '
              f'training per run; {protocol}')
     results = Results(args.out, dict(
-        benchmark='learning', title=title, protocol=protocol, setup=setup, machine=machine()))
-    results.data['invocations'].append(PROGRAM + ' '.join(argv))
-    results.data['command'] = reproducing_command(argv, results.data['runs'], args.seeds,
-                                                  args.methods)
+        benchmark='learning', title=title, protocol=protocol, setup=setup, machine=machine()),
+        command=lambda runs: reproducing_command(argv, runs, args.seeds, args.methods))
+    results.invoked(PROGRAM + ' '.join(argv))
+    results.data['command'] = results.command(results.data['runs'])
     claim_work_dir(args, setup)
 
     start = time.perf_counter()

@@ -44,8 +44,9 @@ def eval_images(dataset_cfg: dict, pipeline: list, cache_dir: str) -> dict:
         labels += [int(s.gt_label) for s in batch['data_samples']]
     out = dict(images=torch.stack(images), labels=torch.tensor(labels))
     os.makedirs(cache_dir, exist_ok=True)
-    torch.save(out, path + '.tmp')
-    os.replace(path + '.tmp', path)
+    tmp = f'{path}.{os.getpid()}.tmp'  # runs side by side may fill the same cache
+    torch.save(out, tmp)
+    os.replace(tmp, path)
     return out
 
 

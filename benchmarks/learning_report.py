@@ -1,5 +1,6 @@
 """Results of benchmarks/learning.py: the JSON that grows run by run, its summary table and
 its plot."""
+import fcntl
 import json
 import os
 import statistics
@@ -8,11 +9,15 @@ from benchmarks.common import print_table
 
 
 class Results:
-    """The JSON file, rewritten atomically after every finished (method, seed)."""
+    """The JSON file, rewritten atomically after every finished (method, seed). Processes that
+    run different seeds into one file (one thread each, side by side) merge: each adds its run
+    to what is on disk, under a lock, so none drops the others'."""
 
-    def __init__(self, path: str, header: dict):
-        self.path = path
+    def __init__(self, path: str, header: dict, command=None):
+        """command: runs -> the one command that reproduces them all (kept current on save)."""
+        self.path, self.command = path, command
         self.data = dict(header, runs={}, invocations=[])
+        self.unsaved_invocations = []
         if os.path.exists(path):
             with open(path) as f:
                 old = json.load(f)
@@ -29,17 +34,33 @@ class Results:
     def done(self, method, seed) -> bool:
         return f'{method}/seed{seed}' in self.data['runs']
 
+    def invoked(self, command: str):
+        """Record a command that ran on this file (every one, reruns included)."""
+        self.data['invocations'].append(command)
+        self.unsaved_invocations.append(command)
+
     def add(self, method, seed, result):
         self.data['runs'][f'{method}/seed{seed}'] = result
         self.save()
 
     def save(self):
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        self.data['rows'] = summary_rows(self.data)
-        self.data['columns'] = COLUMNS
-        with open(self.path + '.tmp', 'w') as f:
-            json.dump(self.data, f, indent=1)
-        os.replace(self.path + '.tmp', self.path)
+        with open(self.path + '.lock', 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if os.path.exists(self.path):  # what other processes added meanwhile
+                with open(self.path) as f:
+                    on_disk = json.load(f)
+                self.data['runs'] = {**on_disk.get('runs', {}), **self.data['runs']}
+                self.data['invocations'] = (on_disk.get('invocations', [])
+                                            + self.unsaved_invocations)
+            if self.command:
+                self.data['command'] = self.command(self.data['runs'])
+            self.data['rows'] = summary_rows(self.data)
+            self.data['columns'] = COLUMNS
+            with open(self.path + '.tmp', 'w') as f:
+                json.dump(self.data, f, indent=1)
+            os.replace(self.path + '.tmp', self.path)
+            self.unsaved_invocations = []
 
 
 def mean_std(values):

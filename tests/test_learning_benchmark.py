@@ -80,6 +80,30 @@ def test_the_saved_command_reproduces_every_run_the_json_holds():
         '--seeds 0 1 2 --methods untrained mim_jepa supervised')
 
 
+def test_runs_of_two_processes_into_one_json_are_all_kept(tmp_path):
+    """Seeds run side by side (one thread each) write one JSON: each process adds its runs to
+    what is on disk, and its last save keeps the other's, command included."""
+    from benchmarks.learning_report import Results
+    out, setup = str(tmp_path / 'x.json'), dict(setup=dict(config='c.py'))
+    argv = ['--iters', '10', '--out', out]
+
+    def process(seed):
+        results = Results(out, dict(setup), command=lambda runs: learning.reproducing_command(
+            argv + ['--seeds', str(seed)], runs, [seed], ['untrained']))
+        results.invoked(f'seed {seed}')
+        return results
+
+    first, second = process(0), process(1)  # both started before either wrote
+    first.add('untrained', 0, dict(knn=1.0))
+    second.add('untrained', 1, dict(knn=2.0))
+    first.save()  # the first one's final save, after the second finished
+    saved = json.load(open(out))
+    assert saved['runs'] == {'untrained/seed0': dict(knn=1.0), 'untrained/seed1': dict(knn=2.0)}
+    assert saved['invocations'] == ['seed 0', 'seed 1']
+    assert saved['command'].endswith('--seeds 0 1 --methods untrained')
+    assert [row['seeds'] for row in saved['rows'] if row['method'] == 'untrained'] == ['0/1']
+
+
 @pytest.mark.parametrize('split', ['pretrain', 'all_including_test'])
 def test_pretraining_sees_test_images_only_in_the_authors_protocol(flowers, tmp_path, split):
     from mmengine.registry import init_default_scope
