@@ -180,11 +180,13 @@ def test_supervised_training_gets_the_pretraining_wall_clock_time(flowers, tmp_p
     assert not (tmp_path / 'wd' / 'mim_jepa_calibration').exists()
 
 
-@pytest.mark.parametrize('path, iters, batch, predictor_layers, mask_ratio', [
-    ('configs/scott_jepa_flowers_cpu.py', 1900, 64, 1, 0.6),
-    ('configs/scott_jepa_flowers_cpu_bf16.py', 5000, 32, 3, 0.75)])
+@pytest.mark.parametrize('path, iters, batch, predictor_layers, mask_ratio, regularizer', [
+    ('configs/scott_jepa_flowers_cpu.py', 1900, 64, 1, 0.6, None),
+    ('configs/scott_jepa_flowers_cpu_bf16.py', 5000, 32, 3, 0.75, None),
+    ('configs/scott_jepa_flowers_cpu_bf16_varcov.py', 5000, 32, 3, 0.75,
+     dict(type='VarianceCovarianceRegularizer', var_weight=0.05, cov_weight=0.002))])
 def test_cpu_configs_train_as_their_benchmark_runs_did(path, iters, batch, predictor_layers,
-                                                       mask_ratio):
+                                                       mask_ratio, regularizer):
     """tools/train.py on a CPU config gets the schedule, length and batch that the benchmark
     measured (the benchmark builds its schedule itself, so a config edited alone would drift)."""
     from mmengine.config import Config
@@ -195,6 +197,7 @@ def test_cpu_configs_train_as_their_benchmark_runs_did(path, iters, batch, predi
     masks = [t for t in cfg.train_dataloader.dataset.pipeline
              if t['type'] == 'BlockwiseMaskGenerator']
     assert [t['mask_ratio'] for t in masks] == [mask_ratio]
+    assert cfg.model.get('regularizer') == regularizer
     assert cfg.param_scheduler == learning.schedule(iters, 40 / 300)
 
 
