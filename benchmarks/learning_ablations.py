@@ -95,6 +95,11 @@ def seed_rows(name: str, data: dict, base: dict, seeds: list) -> list:
     return rows
 
 
+def name_of(path: str) -> str:
+    """The variant's name: its JSON's file name."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('files', nargs='+')
@@ -111,7 +116,7 @@ def main(argv=None):
         if data['setup'].get('eval_split') != 'val':
             raise SystemExit(f'{path}: recipes are chosen on the validation split; run it with '
                              '--eval-split val')
-        name = os.path.splitext(os.path.basename(path))[0]
+        name = name_of(path)
         found = (seed_rows(name, data, base, args.seeds) if several
                  else [r for r in [row(name, data, base, args.seeds[0])] if r])
         if not found:
@@ -131,7 +136,8 @@ def main(argv=None):
         title=(f'Recipe ablations on Flowers-102 ({seeds} scored on the validation split; '
                'context = frozen context encoder, d = context minus untrained)'),
         base=os.path.basename(base_path), columns=columns, rows=rows,
-        commands=[load(p)['command'] for p in args.files], machine=base['machine']))
+        commands=[load(p)['command'] for p in args.files], machine=base['machine'],
+        machines={name_of(p): load(p)['machine'] for p in args.files}))  # may differ by variant
     return rows
 
 

@@ -12,11 +12,11 @@ def jepa(knn, linear):
                 curve=[dict(iter=2000, context=dict(knn=knn, linear=linear))])
 
 
-def write(tmp_path, name, cfg_options, runs, eval_split='val'):
+def write(tmp_path, name, cfg_options, runs, eval_split='val', cpu='x'):
     path = tmp_path / f'{name}.json'
     path.write_text(json.dumps(dict(
         setup=dict(eval_split=eval_split, cfg_options=cfg_options, iters=2000),
-        runs=runs, command=f'python -m benchmarks.learning ... {name}', machine=dict(cpu='x'))))
+        runs=runs, command=f'python -m benchmarks.learning ... {name}', machine=dict(cpu=cpu))))
     return str(path)
 
 
@@ -26,7 +26,7 @@ def test_several_seeds_are_paired_with_the_base_on_the_same_seed(tmp_path):
         'mim_jepa/seed0': jepa(25.0, 40.0), 'mim_jepa/seed1': jepa(23.0, 39.0)})
     variant = write(tmp_path, 'A1_blocks3', {'model.neck.num_layers': 3, 'model.target_blocks': 3}, {
         'mim_jepa/seed0': jepa(27.0, 40.5), 'mim_jepa/seed1': jepa(24.0, 38.0),
-        'mim_jepa/seed2': jepa(30.0, 50.0)})  # seed 2 has no base run: not in the table
+        'mim_jepa/seed2': jepa(30.0, 50.0)}, cpu='y')  # seed 2 has no base run: not in the table
     out = tmp_path / 'table.json'
     rows = learning_ablations.main([base, variant, '--seeds', '0', '1', '2', '--out', str(out)])
     by = {(r['variant'], r['seed']): r for r in rows}
@@ -40,6 +40,8 @@ def test_several_seeds_are_paired_with_the_base_on_the_same_seed(tmp_path):
     assert by['A0_base', 'mean of 0/1']['vs base linear'] == '0.00 +- 0.00'
     written = json.loads(out.read_text())
     assert len(written['columns']) <= 12 and 'seeds 0/1/2' in written['title']
+    # variants measured on another machine say so
+    assert written['machines'] == {'A0_base': {'cpu': 'x'}, 'A1_blocks3': {'cpu': 'y'}}
 
 
 def test_one_seed_keeps_the_single_seed_table(tmp_path):

@@ -47,6 +47,43 @@ def test_weights_scale_the_terms_and_zero_weights_are_refused():
         VarianceCovarianceRegularizer(var_weight=0.0, cov_weight=0.0)
 
 
+def test_over_images_sees_what_position_alone_spreads_and_over_tokens_does_not():
+    """Every image has the same tokens, which differ only by position: spread out as tokens,
+    identical as images (what a probe pools)."""
+    torch.manual_seed(0)
+    per_position = torch.randn(36, 16)
+    context = per_position.expand(8, 36, 16) + 0.01 * torch.randn(8, 36, 16)
+    visible = torch.ones(8, 36, dtype=torch.bool)
+    tokens = VarianceCovarianceRegularizer(1.0, 1.0, over='tokens').loss_on(context, visible)
+    images = VarianceCovarianceRegularizer(1.0, 1.0, over='images').loss_on(context, visible)
+    assert tokens['loss_variance'] < 0.2
+    assert images['loss_variance'] > 0.9
+
+
+def test_over_images_pools_only_the_visible_layer_normed_tokens():
+    torch.manual_seed(0)
+    context = torch.randn(4, 9, 16) * 3 + 1
+    visible = torch.rand(4, 9) > 0.5
+    visible[:, 0] = True
+    reg = VarianceCovarianceRegularizer(1.0, 1.0, over='images')
+    normed = torch.nn.functional.layer_norm(context, (16,))
+    pooled = torch.stack([normed[i][visible[i]].mean(0) for i in range(4)])
+    terms, expected = reg.loss_on(context, visible), reg.loss(pooled)
+    for name in ('loss_variance', 'loss_covariance'):
+        torch.testing.assert_close(terms[name], expected[name])
+    as_tokens = VarianceCovarianceRegularizer(1.0, 1.0).loss_on(context, visible)
+    torch.testing.assert_close(as_tokens['loss_variance'],
+                               reg.loss(context[visible])['loss_variance'])
+
+
+def test_over_images_refuses_one_image_and_unknown_samples():
+    with pytest.raises(ValueError, match="over='tokens'"):
+        VarianceCovarianceRegularizer(over='images').loss_on(torch.randn(1, 9, 8),
+                                                             torch.ones(1, 9, dtype=torch.bool))
+    with pytest.raises(ValueError, match="over='pixels' is not one of"):
+        VarianceCovarianceRegularizer(over='pixels')
+
+
 def test_without_a_regularizer_the_loss_is_the_papers_alone():
     inputs, samples = real_batch()
     losses = tiny_jepa(context='visible').loss(inputs, samples)
@@ -63,9 +100,11 @@ def test_the_optimised_loss_adds_the_terms_and_the_log_keeps_the_latent_loss():
     torch.testing.assert_close(log['loss'], losses['loss'])
 
 
+@pytest.mark.parametrize('over', ['tokens', 'images'])
 @pytest.mark.parametrize('context', ['visible', 'mask_token'])
-def test_terms_reach_only_visible_outputs_of_the_context_encoder(context):
-    model = tiny_jepa(context=context, regularizer=dict(type='VarianceCovarianceRegularizer'))
+def test_terms_reach_only_visible_outputs_of_the_context_encoder(context, over):
+    model = tiny_jepa(context=context,
+                      regularizer=dict(type='VarianceCovarianceRegularizer', over=over))
     inputs, samples = real_batch()
     mask = masks_of(samples)
     view = inputs[0].clone().requires_grad_(True)

@@ -10,6 +10,10 @@ of 1 in every channel is only reachable with a zero mean, i.e. without a shared 
 Measured on the bf16 CPU recipe (README, "Variance-covariance terms"): weights 0.5 / 0.02 raise
 kNN but stall the linear probe over the full schedule (-7.8 on test); 0.05 / 0.002 raise both
 on every seed (configs/scott_jepa_flowers_cpu_bf16_varcov.py, the current CPU recipe).
+``over='images'`` spreads what the probes pool instead of single tokens: a token's spread can
+come from its position alone, an image's mean cannot (one sample per image, as VICReg has).
+On val (README, "Stronger weights, and the terms over images") neither 0.15 / 0.006 nor the weak
+weights over images beat the weak weights over tokens.
 """
 import torch
 import torch.nn.functional as F
@@ -26,24 +30,49 @@ class VarianceCovarianceRegularizer(BaseModule):
         std_target: the std every channel should reach (VICReg: 1).
         layer_norm: layer-norm (no affine) each token first, as the probes do.
         eps: added to the variance under the square root, so a dead channel has a gradient.
+        over: what one sample is. 'tokens': every visible token of the batch. 'images': the
+            mean of each image's visible tokens (layer-normed first if ``layer_norm``, as the
+            probes pool them).
     """
+
+    OVER = ('tokens', 'images')
 
     def __init__(self, var_weight: float = 1.0, cov_weight: float = 0.04,
                  std_target: float = 1.0, layer_norm: bool = True, eps: float = 1e-4,
-                 init_cfg=None):
+                 over: str = 'tokens', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if var_weight < 0 or cov_weight < 0 or var_weight + cov_weight == 0:
             raise ValueError('VarianceCovarianceRegularizer: var_weight and cov_weight must be '
                              f'>= 0 and not both 0 (got {var_weight}, {cov_weight}); leave '
                              'model.regularizer unset for no regulariser.')
+        if over not in self.OVER:
+            raise ValueError(f'VarianceCovarianceRegularizer: over={over!r} is not one of '
+                             f'{self.OVER}.')
+        self.over = over
         self.var_weight = var_weight
         self.cov_weight = cov_weight
         self.std_target = std_target
         self.layer_norm = layer_norm
         self.eps = eps
 
+    def loss_on(self, context: torch.Tensor, visible: torch.Tensor) -> dict:
+        """The terms on an encoder's outputs. context: (B, N, D); visible: (B, N) bool, the
+        patches the encoder saw. Samples are chosen by ``over``."""
+        if self.over == 'tokens':
+            return self.loss(context[visible])
+        if context.shape[0] < 2:
+            raise ValueError("VarianceCovarianceRegularizer(over='images') needs at least 2 "
+                             'images per batch for a variance: raise train_dataloader.batch_size '
+                             "or use over='tokens'.")
+        with torch.autocast(context.device.type, enabled=False):
+            x = context.float()
+            if self.layer_norm:
+                x = F.layer_norm(x, x.shape[-1:])
+            weights = visible.to(x.dtype).unsqueeze(-1)
+            return self.loss((x * weights).sum(1) / weights.sum(1).clamp(min=1))
+
     def loss(self, tokens: torch.Tensor) -> dict:
-        """tokens: (M, D), M >= 2 samples (tokens of the whole batch). Returns the two terms,
+        """tokens: (M, D), M >= 2 samples (e.g. the tokens of the whole batch). Returns the terms,
         each already weighted (their names contain 'loss', so MMEngine adds them up)."""
         with torch.autocast(tokens.device.type, enabled=False):  # statistics in fp32
             x = tokens.float()

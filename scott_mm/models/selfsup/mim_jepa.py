@@ -87,7 +87,7 @@ class MIMJEPA(BaseSelfSupervisor):
         predictions = self.neck(context, mask.shape[-2:])
         losses = dict(loss=self.head.loss(predictions, targets, mask.flatten(1)))
         if self.regularizer is not None:  # on the encoder's outputs at the visible patches
-            losses.update(self.regularizer.loss(context[~mask.flatten(1)]))
+            losses.update(self.regularizer.loss_on(context, ~mask.flatten(1)))
 
         pooled = targets.mean(dim=1)  # collapse diagnostics on per-image target features
         return dict(**losses,
