@@ -20,6 +20,9 @@ model = dict(
               num_layers=2, num_heads=4, drop_rate=0., attn_drop_rate=0.,
               layer_id_offset=num_layers),
     head=dict(type='LatentPredictionHead'),
+    # not the paper's: weak VICReg variance-covariance terms, as in the CPU Flowers recipe;
+    # linear probe 75.09 % against 69.95 % without them (one run each, README "Demo")
+    regularizer=dict(type='VarianceCovarianceRegularizer', var_weight=0.05, cov_weight=0.002),
 )
 
 train_pipeline = [

@@ -104,8 +104,10 @@ def probe_config(tmp_path):
 
 
 def tiny_options(batch_size, num_images=64):
-    """Scale the demo down: tiny SCOTT (D=32, 1 layer), no dropout / drop path, 1 epoch."""
-    return ['--cfg-options',
+    """Scale the demo down: tiny SCOTT (D=32, 1 layer), no dropout / drop path, 1 epoch; the
+    paper's loss only (the demo's variance-covariance terms are statistics of each process's
+    batch, like BatchNorm without sync, so 2 x 8 images cannot compute what 1 x 16 do)."""
+    return ['--cfg-options', 'model.regularizer=None',
             'model.backbone.arch.embed_dims=32', 'model.backbone.arch.num_layers=1',
             'model.backbone.arch.num_heads=2', 'model.backbone.drop_path_rate=0',
             'model.neck.in_channels=32', 'model.neck.embed_dims=32', 'model.neck.num_layers=1',

@@ -142,8 +142,10 @@ def test_minimising_the_terms_spreads_the_visible_outputs():
     assert after['loss_variance'] < 0.7 * before['loss_variance']
 
 
-def test_the_current_cpu_recipe_builds_with_its_terms_and_optimises_them():
-    """configs/scott_jepa_flowers_cpu_bf16_varcov.py: MMEngine builds the regulariser from the
+@pytest.mark.parametrize('config', ['configs/scott_jepa_flowers_cpu_bf16_varcov.py',
+                                    'configs/scott_jepa_demo.py'])
+def test_the_current_cpu_recipes_build_with_their_terms_and_optimise_them(config):
+    """The current CPU Flowers recipe and the demo: MMEngine builds the regulariser from the
     config, and the terms are part of what its training step optimises."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -151,15 +153,16 @@ def test_the_current_cpu_recipe_builds_with_its_terms_and_optimises_them():
 
     from scott_mm.registry import MODELS
     init_default_scope('mmpretrain')
-    cfg = Config.fromfile('configs/scott_jepa_flowers_cpu_bf16_varcov.py')
+    cfg = Config.fromfile(config)
     model = MODELS.build(cfg.model)
     assert (model.regularizer.var_weight, model.regularizer.cov_weight) == (0.05, 0.002)
     size = cfg.model.backbone.img_size
     grid = size // cfg.model.backbone.patch_size
     inputs = [torch.nn.functional.interpolate(view, size=size, mode='bilinear')
               for view in real_batch(n=4, size=32)[0]]
-    samples = [DataSample().set_mask(torch.arange(grid * grid).roll(i).reshape(grid, grid) >= 9)
-               for i in range(4)]  # 9 visible patches of 36, as mask ratio 0.75 leaves
+    visible = grid * grid // 4  # as mask ratio 0.75 leaves
+    samples = [DataSample().set_mask(
+        torch.arange(grid * grid).roll(i).reshape(grid, grid) >= visible) for i in range(4)]
     losses = model.loss(inputs, samples)
     total, log = model.parse_losses(losses)
     assert losses['loss_variance'] > 0 and losses['loss_covariance'] > 0

@@ -14,6 +14,8 @@ on every seed (configs/scott_jepa_flowers_cpu_bf16_varcov.py, the current CPU re
 come from its position alone, an image's mean cannot (one sample per image, as VICReg has).
 On val (README, "Stronger weights, and the terms over images") neither 0.15 / 0.006 nor the weak
 weights over images beat the weak weights over tokens.
+Under DDP the statistics are those of each process's batch (not gathered across processes, as
+VICReg does), so 2 x 8 images train differently from 1 x 16.
 """
 import torch
 import torch.nn.functional as F
