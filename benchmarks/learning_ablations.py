@@ -95,11 +95,6 @@ def seed_rows(name: str, data: dict, base: dict, seeds: list) -> list:
     return rows
 
 
-def name_of(path: str) -> str:
-    """The variant's name: its JSON's file name."""
-    return os.path.splitext(os.path.basename(path))[0]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('files', nargs='+')
@@ -110,13 +105,15 @@ def main(argv=None):
     several = len(args.seeds) > 1
     base_path = args.base or args.files[0]
     base = load(base_path)
-    rows = []
+    rows, commands, machines = [], [], {}
     for path in args.files:
         data = load(path)
         if data['setup'].get('eval_split') != 'val':
             raise SystemExit(f'{path}: recipes are chosen on the validation split; run it with '
                              '--eval-split val')
-        name = name_of(path)
+        name = os.path.splitext(os.path.basename(path))[0]
+        commands.append(data['command'])
+        machines[name] = data['machine']  # variants may have run on other machines
         found = (seed_rows(name, data, base, args.seeds) if several
                  else [r for r in [row(name, data, base, args.seeds[0])] if r])
         if not found:
@@ -136,8 +133,7 @@ def main(argv=None):
         title=(f'Recipe ablations on Flowers-102 ({seeds} scored on the validation split; '
                'context = frozen context encoder, d = context minus untrained)'),
         base=os.path.basename(base_path), columns=columns, rows=rows,
-        commands=[load(p)['command'] for p in args.files], machine=base['machine'],
-        machines={name_of(p): load(p)['machine'] for p in args.files}))  # may differ by variant
+        commands=commands, machine=base['machine'], machines=machines))
     return rows
 
 
