@@ -6,11 +6,14 @@ terms only reach the context encoder's outputs at visible patches (not masked pi
 predictor), and minimising them spreads those outputs out; without a regulariser the loss is
 the paper's alone.
 """
+import math
+
 import pytest
 import torch
 from mmengine.logging import MessageHub
 
 from scott_mm.models.heads import VarianceCovarianceRegularizer
+from scott_mm.models.heads.variance_covariance_regularizer import fade_factor
 from tests.test_mim_jepa import real_batch, tiny_jepa
 from tests.test_visible_context import masks_of, patch_pixels
 
@@ -82,6 +85,31 @@ def test_over_images_refuses_one_image_and_unknown_samples():
                                                              torch.ones(1, 9, dtype=torch.bool))
     with pytest.raises(ValueError, match="over='pixels' is not one of"):
         VarianceCovarianceRegularizer(over='pixels')
+
+
+def test_fade_holds_the_weights_then_follows_a_half_cosine_to_zero():
+    assert [fade_factor(t, 100, None) for t in (0, 50, 100)] == [1.0, 1.0, 1.0]
+    assert [fade_factor(t, 100, 0.6) for t in (0, 60)] == [1.0, 1.0]
+    assert fade_factor(80, 100, 0.6) == pytest.approx(0.5)  # half way through the fade
+    assert fade_factor(90, 100, 0.6) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.75)))
+    assert fade_factor(100, 100, 0.6) == pytest.approx(0.0)
+    assert fade_factor(150, 100, 0.6) == pytest.approx(0.0)  # clamped past the end
+    with pytest.raises(ValueError, match='fade_from must be None or in'):
+        VarianceCovarianceRegularizer(fade_from=1.0)
+
+
+def test_the_terms_fade_with_the_runners_iteration(fresh_message_hub):
+    """The factor comes from MessageHub's iter / max_iters (what the Runner sets)."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 8) + 2
+    constant = VarianceCovarianceRegularizer(1.0, 1.0).loss(x)
+    fading = VarianceCovarianceRegularizer(1.0, 1.0, fade_from=0.5)
+    torch.testing.assert_close(fading.loss(x), constant)  # outside a Runner: not faded
+    fresh_message_hub.update_info('max_iters', 100)
+    for it, factor in [(30, 1.0), (75, 0.5), (100, 0.0)]:
+        fresh_message_hub.update_info('iter', it)
+        for name, value in fading.loss(x).items():
+            torch.testing.assert_close(value, factor * constant[name], atol=1e-7, rtol=1e-5)
 
 
 def test_without_a_regularizer_the_loss_is_the_papers_alone():

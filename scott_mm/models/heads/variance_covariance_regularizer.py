@@ -14,14 +14,40 @@ on every seed (configs/scott_jepa_flowers_cpu_bf16_varcov.py, the current CPU re
 come from its position alone, an image's mean cannot (one sample per image, as VICReg has).
 On val (README, "Stronger weights, and the terms over images") neither 0.15 / 0.006 nor the weak
 weights over images beat the weak weights over tokens.
-Under DDP the statistics are those of each process's batch (not gathered across processes, as
-VICReg does), so 2 x 8 images train differently from 1 x 16.
+Under DDP the statistics are those of the global batch, as VICReg gathers its embeddings: the
+sums behind the mean and the covariance are all-reduced with autograd, so 2 x 8 images train
+like 1 x 16 (tests/test_distributed.py).
+``fade_from``: the weights hold until that fraction of training, then follow a half cosine to 0
+at the end (the iteration and max_iters come from MessageHub, as the EMA momentum's do).
 """
+import math
+from typing import Optional
+
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
+
+
+def fade_factor(step: int, max_steps: int, fade_from: Optional[float]) -> float:
+    """1 until ``fade_from * max_steps``, then a half cosine to 0 at ``max_steps``."""
+    if fade_from is None:
+        return 1.0
+    progress = min(max(step / max(max_steps, 1), 0.0), 1.0)
+    if progress <= fade_from:
+        return 1.0
+    return 0.5 * (1 + math.cos(math.pi * (progress - fade_from) / (1 - fade_from)))
+
+
+def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of ``tensor`` over all processes, with a gradient (backward all-reduces too);
+    the tensor itself outside torch.distributed."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.nn.functional.all_reduce(tensor)
+    return tensor
 
 
 @MODELS.register_module()
@@ -35,13 +61,15 @@ class VarianceCovarianceRegularizer(BaseModule):
         over: what one sample is. 'tokens': every visible token of the batch. 'images': the
             mean of each image's visible tokens (layer-normed first if ``layer_norm``, as the
             probes pool them).
+        fade_from: None (default): constant weights. A fraction in [0, 1): the weights hold
+            until that fraction of max_iters, then fall along a half cosine to 0 at the end.
     """
 
     OVER = ('tokens', 'images')
 
     def __init__(self, var_weight: float = 1.0, cov_weight: float = 0.04,
                  std_target: float = 1.0, layer_norm: bool = True, eps: float = 1e-4,
-                 over: str = 'tokens', init_cfg=None):
+                 over: str = 'tokens', fade_from: Optional[float] = None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if var_weight < 0 or cov_weight < 0 or var_weight + cov_weight == 0:
             raise ValueError('VarianceCovarianceRegularizer: var_weight and cov_weight must be '
@@ -50,12 +78,24 @@ class VarianceCovarianceRegularizer(BaseModule):
         if over not in self.OVER:
             raise ValueError(f'VarianceCovarianceRegularizer: over={over!r} is not one of '
                              f'{self.OVER}.')
+        if fade_from is not None and not 0 <= fade_from < 1:
+            raise ValueError('VarianceCovarianceRegularizer: fade_from must be None or in '
+                             f'[0, 1), a fraction of max_iters (got {fade_from}).')
         self.over = over
+        self.fade_from = fade_from
         self.var_weight = var_weight
         self.cov_weight = cov_weight
         self.std_target = std_target
         self.layer_norm = layer_norm
         self.eps = eps
+
+    def current_factor(self) -> float:
+        """The fade factor at the Runner's current iteration; 1 outside a Runner."""
+        hub = MessageHub.get_current_instance()
+        max_steps = hub.get_info('max_iters', None)
+        if self.fade_from is None or max_steps is None:
+            return 1.0
+        return fade_factor(hub.get_info('iter', 0), max_steps, self.fade_from)
 
     def loss_on(self, context: torch.Tensor, visible: torch.Tensor) -> dict:
         """The terms on an encoder's outputs. context: (B, N, D); visible: (B, N) bool, the
@@ -74,17 +114,21 @@ class VarianceCovarianceRegularizer(BaseModule):
             return self.loss((x * weights).sum(1) / weights.sum(1).clamp(min=1))
 
     def loss(self, tokens: torch.Tensor) -> dict:
-        """tokens: (M, D), M >= 2 samples (e.g. the tokens of the whole batch). Returns the terms,
-        each already weighted (their names contain 'loss', so MMEngine adds them up)."""
+        """tokens: (M, D), M >= 2 samples over all processes (e.g. the tokens of the batch).
+        Returns the terms, each already weighted and faded (their names contain 'loss', so
+        MMEngine adds them up)."""
         with torch.autocast(tokens.device.type, enabled=False):  # statistics in fp32
             x = tokens.float()
             if self.layer_norm:
                 x = F.layer_norm(x, x.shape[-1:])
-            x = x - x.mean(dim=0)
-            M, D = x.shape
-            cov = x.T @ x / (M - 1)
+            D = x.shape[1]
+            count = sum_over_processes(x.new_tensor(float(x.shape[0])))
+            x = x - sum_over_processes(x.sum(dim=0)) / count
+            cov = sum_over_processes(x.T @ x) / (count - 1)
             variance = cov.diagonal()
             std = torch.sqrt(variance + self.eps)
             off_diagonal = cov.pow(2).sum() - variance.pow(2).sum()
-            return dict(loss_variance=self.var_weight * F.relu(self.std_target - std).mean(),
-                        loss_covariance=self.cov_weight * off_diagonal / D)
+            factor = self.current_factor()
+            return dict(
+                loss_variance=factor * self.var_weight * F.relu(self.std_target - std).mean(),
+                loss_covariance=factor * self.cov_weight * off_diagonal / D)
