@@ -29,6 +29,9 @@ counts, so every seed and a later session train alike. Every
 finished (method, seed) is written to the JSON at once and skipped when the command runs again,
 and an interrupted training resumes from its last checkpoint: one run may span sessions. Its
 ``command`` reproduces every run it holds; ``invocations`` lists the commands that ran.
+``--branch-from WORK_DIR@ITER`` starts each MIM-JEPA run from another run's checkpoint at ITER:
+a change that acts only late in training (``model.regularizer.fade_from=0.75``) is ablated at
+the cost of the iterations after ITER, against the very weights the other run had there.
 """
 import os
 
@@ -253,6 +256,8 @@ def train(args, method: str, seed: int, iters: int, num_classes: int, tag: str =
     from mmengine.runner import Runner
     work_dir = os.path.join(args.work_dir, f'{method}_seed{seed}' if tag == 'run'
                             else f'{method}_{tag}')
+    if args.branch_from and method == 'mim_jepa' and tag == 'run':
+        branch(args, seed, work_dir)
     cfg = run_config(args, method, seed, iters, work_dir, num_classes, checkpoints)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     hook, clock = progress_hooks(f'{method} seed {seed}', iters)
@@ -307,7 +312,10 @@ def run_mim_jepa(args, cfg, seed, iters, data, num_classes) -> dict:
         log(f'mim_jepa seed {seed} iter {it}: ' + ', '.join(
             f'{n} kNN {point[n]["knn"]:.2f} linear {point[n]["linear"]:.2f}' for n in ENCODERS))
         curve.append(point)
-    return dict(iters=iters, **timing, context=curve[-1]['context'],
+    branched = (dict(branched_from=os.path.join(args.branch_from[0], f'mim_jepa_seed{seed}',
+                                                f'iter_{args.branch_from[1]}.pth'))
+                if args.branch_from else {})
+    return dict(iters=iters, **timing, **branched, context=curve[-1]['context'],
                 target=curve[-1]['target'], curve=curve,
                 work_dir=os.path.relpath(work_dir, REPO))
 
@@ -371,6 +379,12 @@ def parse_args(argv):
     p.add_argument('--calib-iters', type=int, default=30,
                    help='timed iterations per method (after 2 warm-up ones) for the budget')
     p.add_argument('--monitor', action='store_true', help="keep the config's monitor hook")
+    p.add_argument('--branch-from', default=None, metavar='WORK_DIR@ITER',
+                   help="start each seed's MIM-JEPA run from another run's checkpoint at ITER, "
+                        'a curve point (its earlier ones come too), and train on from there: '
+                        'a change that acts only after ITER costs only the iterations after '
+                        'it. The other run must train the same setup (up to --cfg-options, '
+                        'which must train alike until ITER)')
     p.add_argument('--work-dir', default=None)
     p.add_argument('--out', default=None)
     p.add_argument('--replot', action='store_true', help='only redraw table and PNG from --out')
@@ -384,6 +398,14 @@ def parse_args(argv):
     if args.calib_iters < 1:
         p.error(f'--calib-iters {args.calib_iters}: time at least 1 iteration (the budget and '
                 'the supervised count are planned from their mean)')
+    if args.branch_from:
+        source, _, at = args.branch_from.rpartition('@')
+        if not (source and at.isdigit()):
+            p.error(f'--branch-from {args.branch_from}: give WORK_DIR@ITER, e.g. '
+                    'work_dirs/learning/C5@3750')
+        args.branch_from = (source, int(at))
+        if not args.iters:
+            p.error('--branch-from needs --iters, the same as the source run\'s')
     owned = [k for k in args.cfg_options if any(k == o or k.startswith(o + '.')
                                                 for o in OWNED_KEYS)]
     if owned:
@@ -415,13 +437,67 @@ def reproducing_command(argv, runs, seeds, methods) -> str:
 def setup_of(args) -> dict:
     """Everything that makes two runs comparable; a JSON or work dir of another setup is
     refused rather than mixed in."""
-    return dict(dataset=args.dataset, data_root=os.path.abspath(args.data_root),
-                config=args.config, cfg_options=args.cfg_options,
-                pretrain_split=args.pretrain_split, labels=args.labels,
-                eval_split=args.eval_split, test_images=args.test_images, iters=args.iters,
-                supervised_iters=args.supervised_iters, budget_min=args.budget_min,
-                curve=args.curve, warmup_frac=args.warmup_frac, batch_size=args.batch_size,
-                attentive_epochs=args.attentive_epochs)
+    setup = dict(dataset=args.dataset, data_root=os.path.abspath(args.data_root),
+                 config=args.config, cfg_options=args.cfg_options,
+                 pretrain_split=args.pretrain_split, labels=args.labels,
+                 eval_split=args.eval_split, test_images=args.test_images, iters=args.iters,
+                 supervised_iters=args.supervised_iters, budget_min=args.budget_min,
+                 curve=args.curve, warmup_frac=args.warmup_frac, batch_size=args.batch_size,
+                 attentive_epochs=args.attentive_epochs)
+    if args.branch_from:  # only when given: older JSONs keep their setup
+        setup['branch_from'] = f'{args.branch_from[0]}@{args.branch_from[1]}'
+    return setup
+
+
+# what a MIM-JEPA run's training depends on, besides its config's options
+TRAINING_SETUP = ('dataset', 'data_root', 'config', 'pretrain_split', 'iters', 'curve',
+                  'warmup_frac', 'batch_size')
+
+
+def check_branch_source(args, setup: dict):
+    """Refuse a ``--branch-from`` run that did not train as this one would until ITER."""
+    source, at = args.branch_from
+    path = os.path.join(source, 'setup.json')
+    if not os.path.exists(path):
+        raise SystemExit(f'--branch-from: {path} does not exist; give the --work-dir of a '
+                         'finished or running benchmarks.learning run.')
+    with open(path) as f:
+        theirs = json.load(f)
+    differ = [k for k in TRAINING_SETUP if theirs.get(k) != setup.get(k)]
+    if differ:
+        raise SystemExit(f'--branch-from: {source} trained another setup ({", ".join(differ)}: '
+                         f'{[theirs.get(k) for k in differ]} there, '
+                         f'{[setup.get(k) for k in differ]} here); branch only from a run of '
+                         'the same setup.')
+    points = curve_iters(args.iters, args.curve)
+    if at not in points[:-1]:
+        raise SystemExit(f'--branch-from {source}@{at}: ITER must be a checkpoint before the '
+                         f'end, one of {points[:-1]}.')
+
+
+def branch(args, seed: int, work_dir: str):
+    """Seed ``work_dir`` with the source run's checkpoints up to ITER (hard links where the
+    file system allows), so the Runner resumes there; a work dir that already has a
+    checkpoint is resumed as it is."""
+    if os.path.exists(os.path.join(work_dir, 'last_checkpoint')):
+        return
+    source, at = args.branch_from
+    source = os.path.join(source, f'mim_jepa_seed{seed}')
+    os.makedirs(work_dir, exist_ok=True)
+    for it in curve_iters(args.iters, args.curve):
+        if it > at:
+            break
+        src = os.path.join(source, f'iter_{it}.pth')
+        if not os.path.exists(src):
+            raise SystemExit(f'--branch-from: {src} does not exist; run the source to '
+                             f'iteration {at} first (same command, its --work-dir).')
+        dst = os.path.join(work_dir, f'iter_{it}.pth')
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+    with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(os.path.abspath(os.path.join(work_dir, f'iter_{at}.pth')))
 
 
 def claim_work_dir(args, setup: dict):
@@ -478,6 +554,8 @@ def main(argv=None):
         command=lambda runs: reproducing_command(argv, runs, args.seeds, args.methods))
     results.invoked(PROGRAM + ' '.join(argv))
     results.data['command'] = results.command(results.data['runs'])
+    if args.branch_from:
+        check_branch_source(args, setup)
     claim_work_dir(args, setup)
 
     start = time.perf_counter()

@@ -38,7 +38,7 @@ def describe(setup: dict, base_setup: dict) -> str:
                                          if k not in setup['cfg_options']]
     changed = {k: setup['cfg_options'].get(k, '(config default)') for k in keys
                if base_setup['cfg_options'].get(k) != setup['cfg_options'].get(k)}
-    for key in ('iters', 'batch_size', 'warmup_frac', 'pretrain_split'):
+    for key in ('iters', 'batch_size', 'warmup_frac', 'pretrain_split', 'branch_from'):
         if setup.get(key) != base_setup.get(key):
             changed[key] = setup.get(key)
     return ', '.join(f'{k}={v}' for k, v in changed.items()) or 'base'

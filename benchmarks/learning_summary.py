@@ -69,6 +69,12 @@ ROWS = [
      'learning_flowers102_cpu_bf16_vicreg_weak_5000.json', 'mim_jepa', 'context'),
     ('the same, its EMA target encoder', 'learning_flowers102_cpu_bf16_vicreg_weak_5000.json',
      'mim_jepa', 'target'),
+    ('the current recipe with the terms faded out over the last quarter (fade_from=0.75; not '
+     'adopted: within the seeds\' spread)',
+     'learning_flowers102_cpu_bf16_vicreg_weak_fade075_5000.json', 'mim_jepa', 'context'),
+    ('the current recipe, branched from those runs at 3,750 (same CPU, no fade)',
+     'learning_flowers102_cpu_bf16_vicreg_weak_from_fade075_at_3750.json', 'mim_jepa',
+     'context'),
     ('supervised from scratch, time of the bf16 recipe (~2 % less than the current one)',
      'learning_flowers102_cpu_bf16_b32_predictor3_mask075_5000.json', 'supervised', 'features'),
     ('the 4,700-iteration recipe in fp32, 8,000 iterations (2x what fit 30 min on the Xeon)',

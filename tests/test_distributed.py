@@ -49,8 +49,9 @@ class SeedEachSample(torch.utils.data.Dataset):
 @HOOKS.register_module()
 class DistProbeHook(Hook):
     """Each rank writes what it saw to ``work_dir/probe_rank{rank}.pt`` when the run ends:
-    its local losses (and the regulariser's terms) and sample indices per iteration, the online and EMA target weights at
-    the start and end, and the checkpoint files this process wrote."""
+    its local losses (and the regulariser's terms) and sample indices per iteration, the
+    online and EMA target weights at the start and end, and the checkpoint files this process
+    wrote."""
 
     priority = 'LOWEST'
 
@@ -86,7 +87,8 @@ class DistProbeHook(Hook):
         rank, world_size = get_dist_info()
         online, target = self._weights(runner)
         torch.save(dict(rank=rank, world_size=world_size, wrapped=type(runner.model).__name__,
-                        losses=self.losses, terms=self.terms, sample_idx=self.sample_idx, saved=self.saved,
+                        losses=self.losses, terms=self.terms, sample_idx=self.sample_idx,
+                        saved=self.saved,
                         init_online=self.init_online, online=online, target=target),
                    osp.join(runner.work_dir, f'probe_rank{rank}.pt'))
 
@@ -108,7 +110,8 @@ def probe_config(tmp_path):
 def tiny_options(batch_size, num_images=64):
     """Scale the demo down: tiny SCOTT (D=32, 1 layer), no dropout / drop path, 1 epoch; the
     demo's loss, variance-covariance terms included."""
-    return ['--cfg-options', 'model.backbone.arch.embed_dims=32', 'model.backbone.arch.num_layers=1',
+    return ['--cfg-options', 'model.backbone.arch.embed_dims=32',
+            'model.backbone.arch.num_layers=1',
             'model.backbone.arch.num_heads=2', 'model.backbone.drop_path_rate=0',
             'model.neck.in_channels=32', 'model.neck.embed_dims=32', 'model.neck.num_layers=1',
             'model.neck.num_heads=2', 'model.neck.layer_id_offset=1',

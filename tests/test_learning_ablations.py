@@ -61,3 +61,9 @@ def test_a_base_without_an_untrained_run_is_named_not_a_crash(tmp_path):
     base = write(tmp_path, 'B0', {}, {'mim_jepa/seed0': jepa(25.0, 40.0)})
     with pytest.raises(SystemExit, match='--methods untrained'):
         learning_ablations.main([base, '--out', str(tmp_path / 't.json')])
+
+
+def test_a_branched_variant_names_the_run_it_branched_from():
+    base = dict(cfg_options={'a': 1}, iters=5000)
+    branched = dict(cfg_options={'a': 1}, iters=5000, branch_from='work_dirs/learning/C5@3750')
+    assert learning_ablations.describe(branched, base) == 'branch_from=work_dirs/learning/C5@3750'

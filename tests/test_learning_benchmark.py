@@ -2,6 +2,7 @@
 method and probe runs through the real Runner, results land in the JSON as they finish, a rerun
 skips them, and the pretraining split never holds a test image unless asked."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -220,3 +221,38 @@ def test_a_bf16_recipe_on_a_cpu_without_bf16_units_is_warned_before_any_run(
     printed = capsys.readouterr().out
     assert ('WARNING: BF16OptimWrapper' in printed) != has_units
     assert 'optim_wrapper.type=OptimWrapper' in printed or has_units
+
+
+def test_a_branch_trains_on_from_the_source_runs_checkpoint(flowers, tmp_path):
+    """--branch-from WORK_DIR@ITER: with the source's own options the branch ends exactly where
+    the source did (a resumed Runner trains as an uninterrupted one), its curve holds the
+    source's early points, and the source's files are left as they were. A source of another
+    setup, or an ITER that is no checkpoint, is refused before anything trains."""
+    run = ['--iters', '4', '--methods', 'mim_jepa', '--attentive-epochs', '0']
+    source = str(tmp_path / 'source' / 'wd')
+    learning.main(argv(flowers, str(tmp_path / 'source' / 'x.json'), *run))
+    seed_dir = osp.join(source, 'mim_jepa_seed0')
+    stamps = {f: os.stat(osp.join(seed_dir, f)).st_mtime_ns for f in os.listdir(seed_dir)}
+
+    out = str(tmp_path / 'branch' / 'x.json')
+    branched = learning.main(argv(flowers, out, *run, '--branch-from', f'{source}@2'))
+    result = branched['runs']['mim_jepa/seed0']
+    assert result['resumed_from_iter'] == 2
+    assert result['branched_from'] == osp.join(seed_dir, 'iter_2.pth')
+    assert [p['iter'] for p in result['curve']] == [2, 4]
+    ours = torch.load(osp.join(tmp_path, 'branch', 'wd', 'mim_jepa_seed0', 'iter_4.pth'),
+                      map_location='cpu', weights_only=False)['state_dict']
+    theirs = torch.load(osp.join(seed_dir, 'iter_4.pth'), map_location='cpu',
+                        weights_only=False)['state_dict']
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        torch.testing.assert_close(ours[key], theirs[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert {f: os.stat(osp.join(seed_dir, f)).st_mtime_ns for f in os.listdir(seed_dir)} \
+        == stamps
+
+    with pytest.raises(SystemExit, match='one of \\[2\\]'):
+        learning.main(argv(flowers, str(tmp_path / 'b2' / 'x.json'), *run, '--branch-from',
+                           f'{source}@3'))
+    with pytest.raises(SystemExit, match='another setup \\(iters'):
+        learning.main(argv(flowers, str(tmp_path / 'b3' / 'x.json'), *run, '--iters', '6',
+                           '--branch-from', f'{source}@2'))
