@@ -206,6 +206,14 @@ def run_config(args, method: str, seed: int, iters: int, work_dir: str, num_clas
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
     cfg.log_level = 'ERROR'  # logs stay in the work dirs; this prints progress lines
     cfg.resume = os.path.exists(os.path.join(work_dir, 'last_checkpoint'))
+    if args.branch_from and method == 'mim_jepa' and checkpoints and not cfg.resume:
+        # a branch's first start: mmengine resumes from load_from (later starts, from its own)
+        cfg.load_from = source_checkpoint(args, seed, args.branch_from[1])
+        if not os.path.exists(cfg.load_from):
+            raise SystemExit(f'--branch-from: {cfg.load_from} does not exist; run the source '
+                             f'to iteration {args.branch_from[1]} first (its command, its '
+                             '--work-dir).')
+        cfg.resume = True
     return cfg
 
 
@@ -256,8 +264,6 @@ def train(args, method: str, seed: int, iters: int, num_classes: int, tag: str =
     from mmengine.runner import Runner
     work_dir = os.path.join(args.work_dir, f'{method}_seed{seed}' if tag == 'run'
                             else f'{method}_{tag}')
-    if args.branch_from and method == 'mim_jepa' and tag == 'run':
-        branch(args, seed, work_dir)
     cfg = run_config(args, method, seed, iters, work_dir, num_classes, checkpoints)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     hook, clock = progress_hooks(f'{method} seed {seed}', iters)
@@ -304,7 +310,8 @@ def run_mim_jepa(args, cfg, seed, iters, data, num_classes) -> dict:
     curve = []
     points = curve_iters(iters, args.curve)
     for it in points:
-        path = os.path.join(work_dir, f'iter_{it}.pth')
+        path = (source_checkpoint(args, seed, it) if args.branch_from
+                and it <= args.branch_from[1] else os.path.join(work_dir, f'iter_{it}.pth'))
         point = dict(iter=it)
         for name, prefix in ENCODERS.items():
             point[name] = probe_encoder(Encoder(cfg, path, prefix), data, num_classes,
@@ -312,8 +319,7 @@ def run_mim_jepa(args, cfg, seed, iters, data, num_classes) -> dict:
         log(f'mim_jepa seed {seed} iter {it}: ' + ', '.join(
             f'{n} kNN {point[n]["knn"]:.2f} linear {point[n]["linear"]:.2f}' for n in ENCODERS))
         curve.append(point)
-    branched = (dict(branched_from=os.path.join(args.branch_from[0], f'mim_jepa_seed{seed}',
-                                                f'iter_{args.branch_from[1]}.pth'))
+    branched = (dict(branched_from=source_checkpoint(args, seed, args.branch_from[1]))
                 if args.branch_from else {})
     return dict(iters=iters, **timing, **branched, context=curve[-1]['context'],
                 target=curve[-1]['target'], curve=curve,
@@ -381,7 +387,7 @@ def parse_args(argv):
     p.add_argument('--monitor', action='store_true', help="keep the config's monitor hook")
     p.add_argument('--branch-from', default=None, metavar='WORK_DIR@ITER',
                    help="start each seed's MIM-JEPA run from another run's checkpoint at ITER, "
-                        'a curve point (its earlier ones come too), and train on from there: '
+                        'a curve point (the curve up to it is probed there), and train on: '
                         'a change that acts only after ITER costs only the iterations after '
                         'it. The other run must train the same setup (up to --cfg-options, '
                         'which must train alike until ITER)')
@@ -475,29 +481,9 @@ def check_branch_source(args, setup: dict):
                          f'end, one of {points[:-1]}.')
 
 
-def branch(args, seed: int, work_dir: str):
-    """Seed ``work_dir`` with the source run's checkpoints up to ITER (hard links where the
-    file system allows), so the Runner resumes there; a work dir that already has a
-    checkpoint is resumed as it is."""
-    if os.path.exists(os.path.join(work_dir, 'last_checkpoint')):
-        return
-    source, at = args.branch_from
-    source = os.path.join(source, f'mim_jepa_seed{seed}')
-    os.makedirs(work_dir, exist_ok=True)
-    for it in curve_iters(args.iters, args.curve):
-        if it > at:
-            break
-        src = os.path.join(source, f'iter_{it}.pth')
-        if not os.path.exists(src):
-            raise SystemExit(f'--branch-from: {src} does not exist; run the source to '
-                             f'iteration {at} first (same command, its --work-dir).')
-        dst = os.path.join(work_dir, f'iter_{it}.pth')
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copyfile(src, dst)
-    with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
-        f.write(os.path.abspath(os.path.join(work_dir, f'iter_{at}.pth')))
+def source_checkpoint(args, seed: int, it: int) -> str:
+    """The ``--branch-from`` run's checkpoint of ``seed`` at iteration ``it``."""
+    return os.path.join(args.branch_from[0], f'mim_jepa_seed{seed}', f'iter_{it}.pth')
 
 
 def claim_work_dir(args, setup: dict):
